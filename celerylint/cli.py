@@ -1,0 +1,78 @@
+"""The command line: ``celerylint check PATH...``.
+
+Exit status: 0 nothing found, 1 findings, 2 celerylint could not do its job (bad arguments, a
+path that does not exist). Heavy modules (the model, the rules, jsonschema, resolvelib) are
+imported inside the command, so ``--help`` and ``--version`` stay instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from celerylint import __version__
+
+FORMATS = ("text", "json")
+
+
+def _size(value: str) -> int:
+    """``10M``, ``512k`` or a number of bytes."""
+    text = value.strip().upper().removesuffix("B").removesuffix("I")
+    factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
+    number = text[:-1] if factor > 1 else text
+    try:
+        return int(float(number) * factor)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a size such as 10M or 512k") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="celerylint")
+def main() -> None:
+    """Find the configurations that break Celery in production, before you deploy them."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
+              show_default=True, help="Output format.")
+@click.option("--kubernetes-version", default=None, metavar="1.NN",
+              help="Kubernetes version for schema checks (default: the newest bundled).")
+@click.option("--no-strict", is_flag=True, help="Accept unknown fields in Kubernetes objects.")
+@click.option("--max-file-size", default="10M", show_default=True,
+              help="Skip files larger than this, with a notice.")
+def check(paths: tuple[str, ...], output_format: str, kubernetes_version: str | None,
+          no_strict: bool, max_file_size: str) -> None:
+    """Check Kubernetes manifests, Dockerfiles and requirements files under PATHS.
+
+    Directories are walked (skipping .git, virtualenvs and node_modules); `-` reads YAML from
+    standard input, for example `kubectl get deploy -o yaml | celerylint check -`.
+    """
+    missing = [p for p in paths if p != "-" and not os.path.lexists(p)]
+    if missing:
+        raise click.UsageError(f"path does not exist: {missing[0]}")
+    from celerylint import kubeschema
+    from celerylint.engine import Settings, run
+    from celerylint.model.build import load
+    from celerylint.report import Result
+
+    if kubernetes_version is not None and kubeschema.resolve_version(kubernetes_version) is None:
+        raise click.BadParameter(
+            f"no bundled schemas for {kubernetes_version} (available: "
+            f"{', '.join(kubeschema.versions()) or 'none'})", param_hint="--kubernetes-version")
+    deployment, skipped = load(list(paths), _size(max_file_size))
+    for skip in skipped:
+        click.echo(f"celerylint: skipped {skip.path}: {skip.reason}", err=True)
+    settings = Settings(kubernetes_version=kubernetes_version, strict_schema=not no_strict)
+    diagnostics = run(deployment, settings)
+    files = len(deployment.sources) + len({p.path for p in deployment.problems} -
+                                          {s.path for s in deployment.sources})
+    result = Result(diagnostics, files, skipped)
+    if output_format == "json":
+        from celerylint.report import json as reporter
+    else:
+        from celerylint.report import text as reporter
+    reporter.render(result, sys.stdout)
+    sys.exit(1 if diagnostics else 0)

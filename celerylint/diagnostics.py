@@ -1,0 +1,73 @@
+"""Findings as data: what every rule yields and every reporter formats.
+
+A diagnostic is plain data (ruff's model): reporters only format it and never decide anything.
+Positions are 1-based; ``end_column`` is exclusive, as in LSP and SARIF.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is; ordered so that ``max()`` gives the worst."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A range in one file: 1-based lines and columns, end column exclusive."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def at_line(cls, path: str, line: int, text: str = "") -> "Span":
+        """The whole of one line (or its first column when the text is unknown)."""
+        return cls(path, line, 1, line, max(len(text), 0) + 1)
+
+
+@dataclass
+class Finding:
+    """What a rule yields; the engine stamps the rule's code, name and severity on it."""
+
+    span: Span
+    message: str
+    hint: str = ""
+    severity: Severity | None = None  # None: the rule's default
+
+
+@dataclass
+class Diagnostic:
+    """One finding of one rule at one place."""
+
+    code: str
+    name: str
+    severity: Severity
+    span: Span
+    message: str
+    hint: str = ""
+    fix: None = None
+    related: list[Span] = field(default_factory=list)
+
+    @property
+    def path(self) -> str:
+        return self.span.path
+
+    def sort_key(self) -> tuple:
+        s = self.span
+        return (s.path, s.line, s.column, self.code, self.message)

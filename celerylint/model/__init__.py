@@ -1,0 +1,193 @@
+"""The deployment model: the one thing rules read.
+
+It hides where a workload came from (a Deployment, a CronJob, a ``kind: List`` item) and gives
+rules containers with their command lines already split and their celery invocations parsed,
+mounts resolved to volumes, probes with Kubernetes defaults applied, and requirement sets ready to
+resolve. Every value a rule can point at carries a ``Span``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from typing import Any
+
+from celerylint.diagnostics import Span
+from celerylint.parse.celery_cli import CeleryInvocation
+from celerylint.parse.shell import SimpleCommand, Word
+from celerylint.parse.yamlnodes import locate
+from celerylint.sources import ParseProblem, SourceFile
+
+#: Volume sources that Kubernetes always mounts read-only.
+READ_ONLY_VOLUME_KINDS = frozenset({"configMap", "secret", "projected", "downwardAPI"})
+
+
+@dataclass
+class Volume:
+    name: str
+    kind: str  # the volume source key: emptyDir, configMap, persistentVolumeClaim, ...
+    span: Span
+
+    @property
+    def writable(self) -> bool:
+        return self.kind not in READ_ONLY_VOLUME_KINDS
+
+
+@dataclass
+class Mount:
+    name: str
+    path: str
+    read_only: bool
+    sub_path: str | None
+    span: Span
+    volume: Volume | None
+
+    @property
+    def writable(self) -> bool:
+        """Unknown volumes count as writable: we only report what we can show."""
+        return not self.read_only and (self.volume is None or self.volume.writable)
+
+    def why_read_only(self) -> str:
+        if self.read_only:
+            return f"volume mount '{self.name}' at {self.path} has readOnly: true"
+        assert self.volume is not None
+        return f"{self.path} is a {self.volume.kind} volume ('{self.name}'), which is always read-only"
+
+
+@dataclass
+class Probe:
+    """A probe with Kubernetes defaults applied (core/v1 Probe API reference)."""
+
+    kind: str  # liveness, readiness, startup
+    handler: str  # exec, httpGet, tcpSocket, grpc, or "" when none is set
+    initial_delay: int
+    period: int
+    timeout: int
+    failure_threshold: int
+    span: Span  # the probe's key (``livenessProbe:``)
+    explicit: set[str] = field(default_factory=set)
+
+    @property
+    def deadline(self) -> int:
+        """Seconds after the container starts at which the last allowed failure has happened."""
+        return self.initial_delay + (self.failure_threshold - 1) * self.period + self.timeout
+
+
+@dataclass
+class EnvVar:
+    name: str
+    value: str | None  # None when it comes from a Secret, a field ref ...
+    span: Span
+
+
+@dataclass
+class Container:
+    name: str
+    image: str | None
+    argv: list[str]
+    argv_pos: list[tuple[int, int, int, int]]  # where each argv item is written
+    argv_from_command: bool  # False when only ``args`` is set (the image's ENTRYPOINT runs)
+    commands: list[SimpleCommand] | None  # None: the command line could not be read
+    celery: list[CeleryInvocation]
+    working_dir: str | None
+    env: dict[str, EnvVar]
+    env_open: bool  # envFrom a ConfigMap the repository does not define
+    mounts: list[Mount]
+    read_only_root: bool
+    read_only_root_span: Span | None
+    limits: dict[str, Any]
+    probes: dict[str, Probe]
+    span: Span
+    workload: "Workload"
+    init: bool = False
+
+    def mount_for(self, path: str) -> Mount | None:
+        """The mount that holds ``path`` (longest mount path that contains it)."""
+        path = posixpath.normpath(path)
+        best: Mount | None = None
+        for mount in self.mounts:
+            base = posixpath.normpath(mount.path)
+            if path == base or path.startswith(base.rstrip("/") + "/"):
+                if best is None or len(base) > len(posixpath.normpath(best.path)):
+                    best = mount
+        return best
+
+    def word_span(self, word: Word) -> Span:
+        """Where a word of the container's command line is written in the manifest."""
+        if word.item >= len(self.argv_pos):
+            return self.span
+        pos = locate(self.workload.source, self.argv_pos[word.item], self.argv[word.item],
+                     word.start, word.end)
+        return Span(self.span.path, *pos)
+
+    @property
+    def where(self) -> str:
+        return f"container '{self.name}' of {self.workload.kind} '{self.workload.name}'"
+
+
+@dataclass
+class Workload:
+    kind: str
+    name: str
+    namespace: str | None
+    replicas: int | None
+    span: Span
+    source: SourceFile
+    data: Any
+    containers: list[Container] = field(default_factory=list)
+    volumes: dict[str, Volume] = field(default_factory=dict)
+
+
+@dataclass
+class KubeObject:
+    """Any Kubernetes object (workloads included), for schema checks and cross-object rules."""
+
+    kind: str
+    api_version: str
+    name: str | None
+    namespace: str | None
+    data: Any
+    span: Span
+    source: SourceFile
+
+
+@dataclass
+class PinnedRequirement:
+    """One requirement as the user wrote it, where they wrote it."""
+
+    name: str  # PEP 503 normalised
+    text: str
+    requirement: Any  # packaging.requirements.Requirement
+    span: Span
+    constraint: bool = False
+    where: str = ""  # "requirements.txt:9", used in messages
+
+
+@dataclass
+class RequirementSet:
+    """Requirements pip installs together (one file with its includes, or one pip command)."""
+
+    label: str
+    requirements: list[PinnedRequirement]
+    span: Span
+    python: str | None = None  # "3.11" when the image says so
+    python_source: str = ""
+    allow_pre: bool = False
+    include_only: bool = False  # only ``-r`` includes: the files are checked on their own
+
+
+@dataclass
+class Deployment:
+    """Everything celerylint read from the checked paths."""
+
+    sources: list[SourceFile] = field(default_factory=list)
+    objects: list[KubeObject] = field(default_factory=list)
+    workloads: list[Workload] = field(default_factory=list)
+    requirement_sets: list[RequirementSet] = field(default_factory=list)
+    problems: list[ParseProblem] = field(default_factory=list)
+
+    def containers(self, include_init: bool = False):
+        for workload in self.workloads:
+            for container in workload.containers:
+                if include_init or not container.init:
+                    yield container

@@ -1,0 +1,189 @@
+"""Read every source once and assemble the deployment model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from celerylint import sources as src
+from celerylint.diagnostics import Span
+from celerylint.model import Deployment, PinnedRequirement, RequirementSet
+from celerylint.model import kubernetes
+from celerylint.parse import dockerfile, requirements, shell, yamlnodes
+from celerylint.parse.dockerfile import Dockerfile
+from celerylint.sources import ParseProblem, Skip, SourceFile
+
+
+def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE) -> tuple[Deployment, list[Skip]]:
+    """Read the given paths (``-`` is stdin) into one Deployment; never raises on bad input."""
+    deployment = Deployment()
+    skipped: list[Skip] = []
+    documents: list[yamlnodes.Document] = []
+    dockerfiles: list[Dockerfile] = []
+    requirement_files: list[SourceFile] = []
+
+    def take(result: SourceFile | Skip | ParseProblem) -> None:
+        if isinstance(result, Skip):
+            skipped.append(result)
+            return
+        if isinstance(result, ParseProblem):
+            deployment.problems.append(result)
+            return
+        deployment.sources.append(result)
+        if result.kind == src.YAML:
+            for item in yamlnodes.load(result):
+                if isinstance(item, ParseProblem):
+                    deployment.problems.append(item)
+                else:
+                    documents.append(item)
+        elif result.kind == src.DOCKERFILE:
+            parsed = dockerfile.parse(result)
+            if isinstance(parsed, ParseProblem):
+                deployment.problems.append(parsed)
+            else:
+                dockerfiles.append(parsed)
+        elif result.kind == src.REQUIREMENTS:
+            requirement_files.append(result)
+
+    for arg in paths:
+        if arg == "-":
+            take(src.read_stdin(max_size))
+    for path, kind, explicit in src.walk([p for p in paths if p != "-"]):
+        if kind is None:
+            if explicit:
+                skipped.append(Skip(src.display_path(path), "not a file celerylint reads "
+                                    "(YAML, Dockerfile or requirements file)"))
+            continue
+        take(src.read(path, kind, max_size))
+
+    deployment.objects, deployment.workloads = kubernetes.build(documents)
+    reader = _RequirementReader(requirement_files, max_size)
+    for source in requirement_files:
+        deployment.requirement_sets.append(reader.file_set(source))
+        deployment.problems.extend(reader.problems.pop(source.path, []))
+    for container in deployment.containers(include_init=True):
+        for command in container.commands or []:
+            pip_set = _pip_set(command, f"pip install in {container.where}",
+                               dockerfile.python_version(container.image or ""),
+                               f"image {container.image}", container.word_span)
+            if pip_set:
+                deployment.requirement_sets.append(pip_set)
+    for parsed in dockerfiles:
+        deployment.requirement_sets.extend(_dockerfile_sets(parsed))
+    return deployment, skipped
+
+
+class _RequirementReader:
+    """Parses requirements files once each, following ``-r``/``-c`` includes."""
+
+    def __init__(self, files: list[SourceFile], max_size: int) -> None:
+        self.by_path = {os.path.normpath(f.abspath or f.path): f for f in files}
+        self.parsed: dict[str, requirements.RequirementsText] = {}
+        self.problems: dict[str, list[ParseProblem]] = {}
+        self.max_size = max_size
+
+    def _parse(self, source: SourceFile) -> requirements.RequirementsText:
+        key = os.path.normpath(source.abspath or source.path)
+        if key not in self.parsed:
+            self.parsed[key] = result = requirements.read_file(source.text)
+            if result.invalid:
+                line, column, message = result.invalid[0]
+                self.problems.setdefault(source.path, []).append(
+                    ParseProblem(source.path, line, column, f"invalid requirement: {message}"))
+        return self.parsed[key]
+
+    def _source(self, path: str) -> SourceFile | None:
+        key = os.path.normpath(path)
+        if key not in self.by_path:
+            result = src.read(Path(path), src.REQUIREMENTS, self.max_size) \
+                if os.path.isfile(path) else None
+            self.by_path[key] = result if isinstance(result, SourceFile) else None
+        return self.by_path[key]
+
+    def file_set(self, source: SourceFile) -> RequirementSet:
+        pinned: list[PinnedRequirement] = []
+        allow_pre = False
+        stack = [(source, False)]
+        seen: set[str] = set()
+        while stack:
+            current, constraint = stack.pop()
+            key = os.path.normpath(current.abspath or current.path)
+            if key in seen:
+                continue
+            seen.add(key)
+            parsed = self._parse(current)
+            allow_pre = allow_pre or parsed.allow_pre
+            for line in parsed.requirements:
+                pinned.append(PinnedRequirement(
+                    line.name, line.text, line.requirement,
+                    Span(current.path, line.line, line.column, line.line, line.end_column),
+                    constraint, f"{current.path}:{line.line}"))
+            for include, is_constraint, _ in parsed.includes:
+                if current.abspath:
+                    included = self._source(requirements.include_path(current.abspath, include))
+                    if included is not None:
+                        stack.append((included, constraint or is_constraint))
+        return RequirementSet(source.path, pinned, Span(source.path, 1, 1, 1, 1),
+                              allow_pre=allow_pre)
+
+
+def _pip_set(command: shell.SimpleCommand, label: str, python: str | None, python_source: str,
+             word_span) -> RequirementSet | None:
+    args = requirements.pip_install_args(command)
+    if args is None:
+        return None
+    parsed, origins = requirements.read_pip_install(args)
+    if parsed.no_deps or not parsed.requirements:
+        return None  # --no-deps installs exactly what is named: pip checks nothing
+    pinned = []
+    for line, word in zip(parsed.requirements, origins):
+        span = word_span(word)
+        pinned.append(PinnedRequirement(line.name, line.text, line.requirement, span,
+                                        where=f"{span.path}:{span.line}"))
+    return RequirementSet(label, pinned, word_span(command.words[0]), python,
+                          python_source if python else "", allow_pre=parsed.allow_pre)
+
+
+def _dockerfile_sets(parsed: Dockerfile) -> list[RequirementSet]:
+    sets = []
+    path = parsed.source.path
+    for stage in parsed.stages:
+        for instruction in stage.instructions:
+            if instruction.keyword != "RUN":
+                continue
+            scripts: list[tuple[str, int, int]] = []  # (script, line, column) of its start
+            if instruction.json_args is not None:
+                try:
+                    commands = shell.commands_of(instruction.json_args)
+                except shell.ShellSyntaxError:
+                    continue
+                for command in commands:
+                    sets.append(_pip_set(command, f"RUN at {path}:{instruction.line}",
+                                         stage.python, f"FROM {stage.base}",
+                                         lambda w, i=instruction: Span(path, i.line, i.column,
+                                                                       i.line, i.column)))
+                continue
+            scripts.append((instruction.text, 0, 0))
+            for heredoc in instruction.heredocs:
+                scripts.append((heredoc.body, heredoc.line, 1))
+            for script, line, column in scripts:
+                try:
+                    commands = shell.split(script)
+                except shell.ShellSyntaxError:
+                    continue
+
+                def word_span(word, script=script, line=line, instruction=instruction):
+                    if line == 0:
+                        start = instruction.position(word.start)
+                        end = instruction.position(word.end)
+                    else:
+                        before = script[:word.start]
+                        row = before.count("\n")
+                        start = (line + row, word.start - (before.rfind("\n") + 1) + 1)
+                        end = (start[0], start[1] + word.end - word.start)
+                    return Span(path, start[0], start[1], end[0], end[1])
+
+                for command in commands:
+                    sets.append(_pip_set(command, f"RUN at {path}:{instruction.line}",
+                                         stage.python, f"FROM {stage.base}", word_span))
+    return [s for s in sets if s is not None]

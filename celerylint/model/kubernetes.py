@@ -1,0 +1,257 @@
+"""Kubernetes objects from YAML documents: workloads, their pods and containers.
+
+Anything that is not a Kubernetes object (compose files, CI YAML, Helm values) is skipped quietly;
+fields of the wrong type are ignored here and reported by ``invalid-manifest``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from celerylint.diagnostics import Span
+from celerylint.model import (
+    Container, EnvVar, KubeObject, Mount, Probe, Volume, Workload,
+)
+from celerylint.parse import celery_cli, shell
+from celerylint.parse.yamlnodes import Document, Pos, YList, YMap
+from celerylint.sources import SourceFile
+
+#: kind -> path from the object to its pod spec
+POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec",),
+    "Deployment": ("spec", "template", "spec"),
+    "StatefulSet": ("spec", "template", "spec"),
+    "DaemonSet": ("spec", "template", "spec"),
+    "ReplicaSet": ("spec", "template", "spec"),
+    "ReplicationController": ("spec", "template", "spec"),
+    "Job": ("spec", "template", "spec"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
+}
+
+#: Kubernetes probe defaults: core/v1 Probe (initialDelaySeconds 0, periodSeconds 10,
+#: timeoutSeconds 1, failureThreshold 3).
+PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
+                  "failureThreshold": 3}
+PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+
+_VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
+
+
+def span(source: SourceFile, pos: Pos) -> Span:
+    return Span(source.path, *pos)
+
+
+def dig(node: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def value_span(source: SourceFile, parent: YMap, key: str) -> Span:
+    return span(source, parent.value_pos.get(key, parent.pos))
+
+
+def key_span(source: SourceFile, parent: YMap, key: str) -> Span:
+    return span(source, parent.key_pos.get(key, parent.pos))
+
+
+def objects(documents: list[Document]) -> Iterator[tuple[YMap, SourceFile, Pos]]:
+    """Kubernetes objects in documents, with ``kind: List`` items unpacked."""
+    for doc in documents:
+        data = doc.data
+        if not _is_object(data):
+            continue
+        if data["kind"].endswith("List") and isinstance(data.get("items"), YList):
+            items = data["items"]
+            for item, pos in zip(items, items.item_pos):
+                if _is_object(item):
+                    yield item, doc.source, pos
+        else:
+            yield data, doc.source, data.pos
+
+
+def _is_object(data: Any) -> bool:
+    return (isinstance(data, YMap) and isinstance(data.get("kind"), str)
+            and isinstance(data.get("apiVersion"), str))
+
+
+ConfigMaps = dict[tuple[str | None, str], tuple[YMap, SourceFile]]
+
+
+def build(documents: list[Document]) -> tuple[list[KubeObject], list[Workload]]:
+    """All objects of all documents; workloads see every ConfigMap, whichever file defines it."""
+    found = list(objects(documents))
+    configmaps: ConfigMaps = {}
+    for data, source, _ in found:
+        if data["kind"] == "ConfigMap":
+            name = dig(data, "metadata", "name")
+            if isinstance(name, str):
+                configmaps[(dig(data, "metadata", "namespace"), name)] = (data, source)
+    kube_objects: list[KubeObject] = []
+    workloads: list[Workload] = []
+    for data, source, pos in found:
+        metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        name = metadata.get("name") if isinstance(metadata.get("name"), str) else None
+        namespace = metadata.get("namespace") if isinstance(metadata.get("namespace"), str) else None
+        obj = KubeObject(data["kind"], data["apiVersion"], name, namespace, data, span(source, pos),
+                         source)
+        kube_objects.append(obj)
+        path = POD_SPEC_PATHS.get(obj.kind)
+        pod = dig(data, *path) if path else None
+        if isinstance(pod, YMap):
+            workloads.append(_workload(obj, pod, configmaps))
+    return kube_objects, workloads
+
+
+def _workload(obj: KubeObject, pod: YMap, configmaps: ConfigMaps) -> Workload:
+    replicas = dig(obj.data, "spec", "replicas")
+    workload = Workload(
+        kind=obj.kind, name=obj.name or "(unnamed)", namespace=obj.namespace,
+        replicas=replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else None,
+        span=obj.span, source=obj.source, data=obj.data,
+    )
+    source = obj.source
+    volumes = pod.get("volumes")
+    if isinstance(volumes, YList):
+        for item, pos in zip(volumes, volumes.item_pos):
+            if isinstance(item, YMap) and isinstance(item.get("name"), str):
+                kind = next((k for k in item if k != "name"), "unknown")
+                workload.volumes[item["name"]] = Volume(item["name"], str(kind), span(source, pos))
+    for key, init in (("initContainers", True), ("containers", False)):
+        items = pod.get(key)
+        if isinstance(items, YList):
+            for item, pos in zip(items, items.item_pos):
+                if isinstance(item, YMap):
+                    workload.containers.append(
+                        _container(item, span(source, pos), workload, init, configmaps))
+    return workload
+
+
+def _container(data: YMap, where: Span, workload: Workload, init: bool,
+               configmaps: ConfigMaps) -> Container:
+    source = workload.source
+    env, env_open = _env(data, source, workload.namespace, configmaps)
+    argv, argv_pos, dynamic, from_command = _argv(data, env)
+    commands: list[shell.SimpleCommand] | None
+    try:
+        commands = shell.commands_of(argv, dynamic)
+    except shell.ShellSyntaxError:
+        commands = None
+    mounts = []
+    raw_mounts = data.get("volumeMounts")
+    if isinstance(raw_mounts, YList):
+        for item, pos in zip(raw_mounts, raw_mounts.item_pos):
+            if isinstance(item, YMap) and isinstance(item.get("mountPath"), str):
+                name = str(item.get("name"))
+                sub_path = item.get("subPath")
+                mounts.append(Mount(name, item["mountPath"], item.get("readOnly") is True,
+                                    sub_path if isinstance(sub_path, str) else None,
+                                    span(source, pos), workload.volumes.get(name)))
+    security = data.get("securityContext")
+    read_only_root = isinstance(security, YMap) and security.get("readOnlyRootFilesystem") is True
+    limits = dig(data, "resources", "limits")
+    working_dir = data.get("workingDir")
+    image = data.get("image")
+    return Container(
+        name=str(data.get("name", "(unnamed)")),
+        image=image if isinstance(image, str) else None,
+        argv=argv, argv_pos=argv_pos, argv_from_command=from_command, commands=commands,
+        celery=celery_cli.invocations(commands or []),
+        working_dir=working_dir if isinstance(working_dir, str) else None,
+        env=env, env_open=env_open, mounts=mounts,
+        read_only_root=read_only_root,
+        read_only_root_span=value_span(source, security, "readOnlyRootFilesystem")
+        if read_only_root else None,
+        limits=dict(limits) if isinstance(limits, dict) else {},
+        probes=_probes(data, source), span=where, workload=workload, init=init,
+    )
+
+
+def _env(data: YMap, source: SourceFile, namespace: str | None,
+         configmaps: ConfigMaps) -> tuple[dict[str, EnvVar], bool]:
+    env: dict[str, EnvVar] = {}
+    env_open = False
+    env_from = data.get("envFrom")
+    if isinstance(env_from, YList):
+        for item, pos in zip(env_from, env_from.item_pos):
+            ref = dig(item, "configMapRef", "name")
+            if ref is None:
+                continue  # secrets hold credentials, not Celery tuning
+            found = configmaps.get((namespace, ref)) or configmaps.get((None, ref))
+            values = dig(found[0], "data") if found else None
+            if not isinstance(values, YMap):
+                env_open = True
+                continue
+            prefix = item.get("prefix") if isinstance(item.get("prefix"), str) else ""
+            for key, value in values.items():
+                env[prefix + str(key)] = EnvVar(prefix + str(key), str(value),
+                                                span(found[1], values.value_pos[key]))
+    raw = data.get("env")
+    if isinstance(raw, YList):
+        for item, pos in zip(raw, raw.item_pos):
+            if isinstance(item, YMap) and isinstance(item.get("name"), str):
+                value = item.get("value")
+                text = None if "valueFrom" in item else ("" if value is None else str(value))
+                env[item["name"]] = EnvVar(item["name"], text, span(source, pos))
+    return env, env_open
+
+
+def _argv(data: YMap, env: dict[str, EnvVar]) -> tuple[
+        list[str], list[Pos], list[bool], bool]:
+    """``command + args`` as Kubernetes joins them, with ``$(VAR)`` expanded where known."""
+    argv: list[str] = []
+    positions: list[Pos] = []
+    dynamic: list[bool] = []
+    for key in ("command", "args"):
+        items = data.get(key)
+        if isinstance(items, YList):
+            for item, pos in zip(items, items.item_pos):
+                text, dyn = expand(str(item) if item is not None else "", env)
+                argv.append(text)
+                positions.append(pos)
+                dynamic.append(dyn)
+    return argv, positions, dynamic, isinstance(data.get("command"), YList)
+
+
+def expand(text: str, env: dict[str, EnvVar]) -> tuple[str, bool]:
+    """Kubernetes ``$(VAR)`` expansion; unknown values make the result dynamic."""
+    if "$" not in text:
+        return text, False
+    dynamic = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal dynamic
+        if match.group(0) == "$$":
+            return "$"
+        var = env.get(match.group(1))
+        if var is None:
+            return match.group(0)  # Kubernetes leaves unresolvable references as written
+        if var.value is None:
+            dynamic = True
+            return match.group(0)
+        return var.value
+
+    return _VAR_REF.sub(replace, text), dynamic
+
+
+def _probes(data: YMap, source: SourceFile) -> dict[str, Probe]:
+    probes: dict[str, Probe] = {}
+    for kind in ("liveness", "readiness", "startup"):
+        raw = data.get(kind + "Probe")
+        if not isinstance(raw, YMap):
+            continue
+        values = {}
+        for key, default in PROBE_DEFAULTS.items():
+            value = raw.get(key)
+            values[key] = value if isinstance(value, int) and not isinstance(value, bool) else default
+        handler = next((h for h in PROBE_HANDLERS if h in raw), "")
+        probes[kind] = Probe(
+            kind, handler, values["initialDelaySeconds"], values["periodSeconds"],
+            values["timeoutSeconds"], values["failureThreshold"],
+            key_span(source, data, kind + "Probe"),
+            explicit={k for k in PROBE_DEFAULTS if k in raw},
+        )
+    return probes

@@ -1,0 +1,214 @@
+"""A Dockerfile reader that keeps every instruction's position, heredocs included.
+
+Our own lexer, chosen over the packages measured in ``../shared/reference/dependencies.md`` §4:
+``dockerfile-parse`` reads heredoc bodies as instructions, and ``dockerfile`` (BuildKit's Go
+parser) has no linux-aarch64 wheel. It follows the Dockerfile reference: parser directives
+(``# escape=``), line continuations, comment lines inside continuations, here-documents on
+RUN/COPY/ADD (``<<EOF``, ``<<-EOF``, quoted delimiters), and JSON ("exec") form.
+
+The text of each instruction keeps its original line breaks so that offsets into it map back to
+file positions; a comment line inside a continuation is blanked, not removed, for the same reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from celerylint.sources import ParseProblem, SourceFile
+
+INSTRUCTIONS = frozenset({
+    "FROM", "RUN", "CMD", "LABEL", "MAINTAINER", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
+    "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK", "SHELL",
+})
+JSON_FORM = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
+_HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
+_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_PYTHON_TAG = re.compile(r"(?:^|[^0-9.])(?:python-?)?(3)\.(\d{1,2})(?![0-9])")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+@dataclass
+class Heredoc:
+    delimiter: str
+    body: str
+    line: int  # first line of the body
+
+
+@dataclass
+class Instruction:
+    """One instruction. ``text`` is everything after the keyword, starting at (line, column)."""
+
+    keyword: str
+    text: str
+    line: int
+    column: int
+    end_line: int
+    flags: dict[str, str] = field(default_factory=dict)
+    json_args: list[str] | None = None
+    heredocs: list[Heredoc] = field(default_factory=list)
+
+    @property
+    def args(self) -> str:
+        """The arguments with flags removed, continuation lines joined."""
+        text = re.sub(r"\\[ \t]*\n", " ", self.text)
+        for flag in self.flags.values():
+            text = text.replace(flag, "", 1)
+        return text.strip()
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of an offset into ``text``."""
+        before = self.text[:offset]
+        newlines = before.count("\n")
+        if newlines == 0:
+            return self.line, self.column + offset
+        return self.line + newlines, offset - before.rfind("\n")
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str | None
+    line: int
+    python: str | None  # "3.11" when the base image tag says so
+    instructions: list[Instruction] = field(default_factory=list)
+
+
+@dataclass
+class Dockerfile:
+    source: SourceFile
+    stages: list[Stage]
+    args: dict[str, str]  # ARG defaults declared before the first FROM
+
+
+def _flags(text: str) -> dict[str, str]:
+    """Leading ``--name=value`` words (``COPY --from=build``, ``RUN --mount=...``)."""
+    flags = {}
+    for word in text.split():
+        if word == "\\":
+            continue
+        if not word.startswith("--"):
+            break
+        flags[word[2:].partition("=")[0]] = word
+    return flags
+
+
+def substitute(text: str, variables: dict[str, str]) -> str:
+    """``$VAR`` and ``${VAR:-default}`` from ARG/ENV values; unknown ones stay as written."""
+    def replace(match: re.Match) -> str:
+        name = match.group(1) or match.group(3)
+        if name in variables:
+            return variables[name]
+        if match.group(2) is not None:
+            return match.group(2)
+        return match.group(0)
+    return _VAR.sub(replace, text)
+
+
+def python_version(image: str) -> str | None:
+    """``3.11`` from ``python:3.11-slim``, ``python:3.11.7-bookworm``, ``...:python3.12-...``."""
+    name, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
+    if not tag or "$" in tag:
+        return None
+    if name.split("/")[-1] in ("python", "pypy") or "python" in tag:
+        match = _PYTHON_TAG.search(tag)
+        if match:
+            return f"{match.group(1)}.{match.group(2)}"
+    return None
+
+
+def parse(source: SourceFile) -> Dockerfile | ParseProblem:
+    lines = source.text.split("\n")
+    escape = "\\"
+    instructions: list[Instruction] = []
+    i = 0
+    directives_allowed = True
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if directives_allowed and stripped.startswith("#"):
+            match = _DIRECTIVE.match(stripped)
+            if match:
+                if match.group(1).lower() == "escape" and match.group(2) in ("`", "\\"):
+                    escape = match.group(2)
+                i += 1
+                continue
+        directives_allowed = False
+        if not stripped or stripped.startswith("#"):
+            i += 1
+            continue
+        start = i
+        indent = len(line) - len(line.lstrip())
+        parts = [line]
+        while parts[-1].rstrip().endswith(escape) and i + 1 < len(lines):
+            i += 1
+            nxt = lines[i]
+            if nxt.strip().startswith("#"):
+                nxt = " " * (len(nxt) - 1) + escape if nxt else nxt
+            parts.append(nxt)
+        i += 1
+        raw = "\n".join(parts)
+        if escape == "`":
+            raw = re.sub(r"`([ \t]*)\n", r"\\\1\n", raw)
+        keyword_match = re.match(r"\s*(\S+)", raw)
+        assert keyword_match
+        keyword = keyword_match.group(1).upper()
+        if keyword not in INSTRUCTIONS:
+            hint = " (it looks like a template: render it first)" if "{{" in raw or "{%" in raw else ""
+            return ParseProblem(source.path, start + 1, indent + 1,
+                                f"unknown Dockerfile instruction '{keyword_match.group(1)}'{hint}")
+        text_start = keyword_match.end()
+        while text_start < len(raw) and raw[text_start] in " \t":
+            text_start += 1
+        text = raw[text_start:]
+        instruction = Instruction(keyword, text, start + 1, text_start + 1, i,
+                                  flags=_flags(text))
+        if keyword in JSON_FORM and instruction.args.startswith("["):
+            try:
+                value = json.loads(instruction.args)
+            except ValueError:
+                value = None
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                instruction.json_args = value
+        if keyword in ("RUN", "COPY", "ADD") and instruction.json_args is None:
+            for match in _HEREDOC.finditer(text):
+                strip_tabs = match.group(1) == "-"
+                delimiter = match.group(3)
+                body_start = i
+                body: list[str] = []
+                while True:
+                    if i >= len(lines):
+                        return ParseProblem(source.path, start + 1, indent + 1,
+                                            f"unterminated heredoc: no line '{delimiter}' ends it")
+                    current = lines[i]
+                    i += 1
+                    if (current.lstrip("\t") if strip_tabs else current) == delimiter:
+                        break
+                    body.append(current.lstrip("\t") if strip_tabs else current)
+                instruction.heredocs.append(Heredoc(delimiter, "\n".join(body) + "\n",
+                                                    body_start + 1))
+                instruction.end_line = i
+        instructions.append(instruction)
+    return _stages(source, instructions)
+
+
+def _stages(source: SourceFile, instructions: list[Instruction]) -> Dockerfile:
+    global_args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for instruction in instructions:
+        if instruction.keyword == "ARG" and not stages:
+            name, _, default = instruction.args.partition("=")
+            if default:
+                global_args[name.strip()] = default.strip().strip('"\'')
+            continue
+        if instruction.keyword == "FROM":
+            words = instruction.args.split()
+            image = substitute(words[0], global_args) if words else ""
+            name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
+            parent = next((s for s in stages if s.name and s.name == image), None)
+            python = parent.python if parent else python_version(image)
+            stages.append(Stage(image, name, instruction.line, python, [instruction]))
+        elif stages:
+            stages[-1].instructions.append(instruction)
+    return Dockerfile(source, stages, global_args)

@@ -1,0 +1,349 @@
+"""A small POSIX shell splitter: enough structure to find and judge celery command lines.
+
+It splits a script into simple commands joined by ``&&``, ``||``, ``;``, ``|``, ``&`` and newlines,
+with words that keep their offsets in the script, and knows ``exec``, env assignments,
+redirections, quotes, ``$(...)``, backquotes and here-documents. It does not evaluate anything:
+a word with an expansion is marked ``dynamic`` and rules treat its value as unknown.
+
+Why not a full parser: bashlex is GPL and raises on common idioms, tree-sitter-bash mis-nests
+``a && b 2>&1 | c`` (see ``../shared/reference/dependencies.md`` §5); ``shlex`` keeps no offsets.
+Anything this splitter cannot read raises ``ShellSyntaxError``, which callers treat as "unknown".
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
+
+#: Words that open or close compound commands; skipped where a command starts.
+RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!",
+                      "{", "}", "time", "esac"})
+
+_OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")", "\n")
+_REDIRECTS = ("&>>", "<<-", ">>", "<<", ">&", "<&", "&>", ">|", "<>", ">", "<")
+
+
+class ShellSyntaxError(ValueError):
+    """The text is not something this splitter can read (unbalanced quotes, ...)."""
+
+
+@dataclass
+class Word:
+    """One shell word: its value with quotes removed, and where it stands in the source.
+
+    ``item`` is the index of the string it came from (an exec-form list item, or the ``-c``
+    script), ``start``/``end`` are offsets in that string.
+    """
+
+    text: str
+    start: int
+    end: int
+    item: int = 0
+    dynamic: bool = False
+
+    @property
+    def name(self) -> str:
+        """The program name of a command word (``/usr/local/bin/celery`` -> ``celery``)."""
+        return os.path.basename(self.text)
+
+
+@dataclass
+class SimpleCommand:
+    """One command of a script with how it is connected to the rest."""
+
+    words: list[Word]
+    assignments: list[Word] = field(default_factory=list)
+    exec_: bool = False
+    background: bool = False
+    piped_into: bool = False   # its output goes into another command (`celery ... | tee`)
+    piped_from: bool = False   # it reads another command's output
+    last: bool = False         # nothing runs after it in the script
+    shell: str | None = None   # the shell that runs it, None for an exec-form command
+
+    @property
+    def replaces_shell(self) -> bool:
+        """True when this process becomes the container's main process (no shell stays)."""
+        return self.shell is None or self.exec_
+
+
+def _scan_paren(text: str, i: int) -> int:
+    """Index just after the ``)`` closing a ``$(`` whose ``(`` is at ``i``."""
+    depth = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                raise ShellSyntaxError("unterminated single quote")
+            i = j + 1
+            continue
+        if c == '"':
+            i = _scan_double(text, i + 1)[1]
+            continue
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    raise ShellSyntaxError("unterminated $(")
+
+
+def _scan_double(text: str, i: int) -> tuple[str, int, bool]:
+    """Read a double-quoted string from after its opening quote: value, end index, dynamic."""
+    out: list[str] = []
+    dynamic = False
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == '"':
+            return "".join(out), i + 1, dynamic
+        if c == "\\" and i + 1 < n:
+            nxt = text[i + 1]
+            if nxt == "\n":
+                i += 2
+                continue
+            if nxt in '$`"\\':
+                out.append(nxt)
+                i += 2
+                continue
+            out.append(c)
+            i += 1
+            continue
+        if c == "$" and i + 1 < n and text[i + 1] == "(":
+            end = _scan_paren(text, i + 1)
+            out.append(text[i:end])
+            dynamic = True
+            i = end
+            continue
+        if c == "`":
+            j = text.find("`", i + 1)
+            if j < 0:
+                raise ShellSyntaxError("unterminated backquote")
+            out.append(text[i:j + 1])
+            dynamic = True
+            i = j + 1
+            continue
+        if c == "$" and i + 1 < n and (text[i + 1] in "{_@*#?$!-" or text[i + 1].isalnum()):
+            dynamic = True
+        out.append(c)
+        i += 1
+    raise ShellSyntaxError("unterminated double quote")
+
+
+def tokenize(text: str, item: int = 0) -> list[Word | str]:
+    """Split a script into words and operator strings (``&&``, ``|``, ``\\n``, ``>`` ...)."""
+    tokens: list[Word | str] = []
+    heredocs: list[tuple[str, bool]] = []
+    i, n = 0, len(text)
+    buf: list[str] = []
+    start = -1
+    dynamic = False
+
+    def flush() -> None:
+        nonlocal buf, start, dynamic
+        if start >= 0:
+            tokens.append(Word("".join(buf), start, i, item, dynamic))
+        buf, start, dynamic = [], -1, False
+
+    while i < n:
+        c = text[i]
+        if c in " \t\r":
+            flush()
+            i += 1
+            continue
+        if c == "\\":
+            if i + 1 < n and text[i + 1] == "\n":
+                i += 2
+                continue
+            if start < 0:
+                start = i
+            if i + 1 < n:
+                buf.append(text[i + 1])
+            i += 2
+            continue
+        if c == "#" and start < 0:
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c == "\n":
+            flush()
+            tokens.append("\n")
+            i += 1
+            if heredocs:
+                i = _skip_heredocs(text, i, heredocs)
+                heredocs = []
+            continue
+        if c == "'":
+            j = text.find("'", i + 1)
+            if j < 0:
+                raise ShellSyntaxError("unterminated single quote")
+            if start < 0:
+                start = i
+            buf.append(text[i + 1:j])
+            i = j + 1
+            continue
+        if c == '"':
+            if start < 0:
+                start = i
+            value, i, dyn = _scan_double(text, i + 1)
+            buf.append(value)
+            dynamic = dynamic or dyn
+            continue
+        if c == "$" and i + 1 < n and text[i + 1] == "(":
+            if start < 0:
+                start = i
+            end = _scan_paren(text, i + 1)
+            buf.append(text[i:end])
+            dynamic = True
+            i = end
+            continue
+        if c == "`":
+            j = text.find("`", i + 1)
+            if j < 0:
+                raise ShellSyntaxError("unterminated backquote")
+            if start < 0:
+                start = i
+            buf.append(text[i:j + 1])
+            dynamic = True
+            i = j + 1
+            continue
+        if c == "$" and i + 1 < n and (text[i + 1] in "{_@*#?$!-" or text[i + 1].isalnum()):
+            dynamic = True
+        redirect = next((op for op in _REDIRECTS if text.startswith(op, i)), None)
+        if redirect and (start < 0 or "".join(buf).isdigit()):
+            if start >= 0:  # an fd number such as the 2 of 2>&1
+                buf, start, dynamic = [], -1, False
+            flush()
+            tokens.append(redirect)
+            i += len(redirect)
+            if redirect in ("<<", "<<-"):
+                delimiter, i = _heredoc_delimiter(text, i)
+                heredocs.append((delimiter, redirect == "<<-"))
+            continue
+        op = next((op for op in _OPERATORS if text.startswith(op, i)), None)
+        if op and op != "\n":
+            flush()
+            tokens.append(op)
+            i += len(op)
+            continue
+        if start < 0:
+            start = i
+        buf.append(c)
+        i += 1
+    flush()
+    return tokens
+
+
+def _heredoc_delimiter(text: str, i: int) -> tuple[str, int]:
+    n = len(text)
+    while i < n and text[i] in " \t":
+        i += 1
+    j = i
+    while j < n and text[j] not in " \t\n;&|<>":
+        j += 1
+    word = text[i:j].replace("'", "").replace('"', "").replace("\\", "")
+    if not word:
+        raise ShellSyntaxError("here-document without a delimiter")
+    return word, j
+
+
+def _skip_heredocs(text: str, i: int, heredocs: list[tuple[str, bool]]) -> int:
+    for delimiter, strip_tabs in heredocs:
+        while True:
+            if i >= len(text):
+                return len(text)
+            j = text.find("\n", i)
+            line = text[i:] if j < 0 else text[i:j]
+            i = len(text) if j < 0 else j + 1
+            if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+                break
+    return i
+
+
+def split(text: str, shell: str | None = "sh", item: int = 0) -> list[SimpleCommand]:
+    """The simple commands of a script, in order."""
+    commands: list[SimpleCommand] = []
+    current = SimpleCommand(words=[], shell=shell)
+    pending_redirect = False
+    pipe_in = False
+
+    def finish(op: str | None) -> None:
+        nonlocal current, pipe_in
+        words = current.words
+        while words and words[0].text in RESERVED and not words[0].dynamic:
+            words.pop(0)
+        while words and _is_assignment(words[0]):
+            current.assignments.append(words.pop(0))
+        if words and words[0].text == "exec":
+            words.pop(0)
+            current.exec_ = True
+        current.piped_from = pipe_in
+        current.piped_into = op in ("|", "|&")
+        current.background = op == "&"
+        pipe_in = current.piped_into
+        if words or current.assignments:
+            commands.append(current)
+        current = SimpleCommand(words=[], shell=shell)
+
+    for token in tokenize(text, item):
+        if isinstance(token, Word):
+            if pending_redirect:
+                pending_redirect = False
+            else:
+                current.words.append(token)
+        elif token in _REDIRECTS:
+            pending_redirect = True
+        else:
+            finish(token)
+    finish(None)
+    if commands:
+        commands[-1].last = True
+    return commands
+
+
+def _is_assignment(word: Word) -> bool:
+    name, eq, _ = word.text.partition("=")
+    return bool(eq) and name.replace("_", "a").isalnum() and not name[0].isdigit()
+
+
+def shell_script(argv: list[str]) -> tuple[str, int] | None:
+    """``(shell, index of the script)`` when argv is ``sh -c SCRIPT`` (any -c-carrying flag)."""
+    if not argv:
+        return None
+    name = os.path.basename(argv[0])
+    i = 1
+    if name == "busybox" and len(argv) > 1 and argv[1] in ("sh", "ash"):
+        name, i = argv[1], 2
+    if name not in SHELLS:
+        return None
+    while i < len(argv) and argv[i].startswith("-") and argv[i] != "--":
+        flags = argv[i]
+        if not flags.startswith("--") and "c" in flags[1:]:
+            return (name, i + 1) if i + 1 < len(argv) else None
+        if flags in ("-o", "+o"):
+            i += 1
+        i += 1
+    return None
+
+
+def commands_of(argv: list[str], dynamic: list[bool] | None = None) -> list[SimpleCommand]:
+    """The simple commands a container's argv runs: one for exec form, several for ``sh -c``.
+
+    Raises ShellSyntaxError when the script cannot be read.
+    """
+    script = shell_script(argv)
+    if script is None:
+        flags = dynamic or [False] * len(argv)
+        words = [Word(a, 0, len(a), i, flags[i] if i < len(flags) else False)
+                 for i, a in enumerate(argv)]
+        return [SimpleCommand(words=words, last=True)] if words else []
+    name, index = script
+    return split(argv[index], shell=name, item=index)

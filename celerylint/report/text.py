@@ -1,0 +1,48 @@
+"""Human output: ``path:line:col: CODE severity: message (name)``, an indented hint, a summary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from celerylint.diagnostics import Diagnostic, Severity
+from celerylint.report import Result
+
+_COLOURS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
+_BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def use_colour(stream: TextIO) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
+
+
+def line(d: Diagnostic, colour: bool = False) -> str:
+    s = d.span
+    severity = d.severity.value
+    if colour:
+        severity = f"{_COLOURS[d.severity]}{severity}{_RESET}"
+        return (f"{_BOLD}{s.path}:{s.line}:{s.column}:{_RESET} {d.code} {severity}: {d.message} "
+                f"{_DIM}({d.name}){_RESET}")
+    return f"{s.path}:{s.line}:{s.column}: {d.code} {severity}: {d.message} ({d.name})"
+
+
+def summary(result: Result) -> str:
+    counts = result.counts()
+    files = f"{result.files} file{'s' if result.files != 1 else ''}"
+    if not result.diagnostics:
+        return f"No problems found in {files}."
+    parts = [f"{n} {name}{'s' if n != 1 and name != 'info' else ''}"
+             for name, n in counts.items() if n]
+    total = len(result.diagnostics)
+    return f"Found {total} problem{'s' if total != 1 else ''} ({', '.join(parts)}) in {files}."
+
+
+def render(result: Result, stream: TextIO = sys.stdout) -> None:
+    colour = use_colour(stream)
+    for d in result.diagnostics:
+        stream.write(line(d, colour) + "\n")
+        if d.hint:
+            stream.write(f"    hint: {d.hint}\n")
+    stream.write(summary(result) + "\n")

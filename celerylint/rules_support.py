@@ -1,0 +1,56 @@
+"""Questions several rules ask of a container: where celery runs, what is writable, limits."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+from celerylint.model import Container
+from celerylint.parse.celery_cli import CeleryInvocation
+
+
+def working_directory(container: Container, invocation: CeleryInvocation) -> str | None:
+    """The directory celery runs in, when the manifest says: ``--workdir``, a ``cd`` earlier in
+    the script, or the container's ``workingDir``. None when it is the image's (unknown) WORKDIR."""
+    workdir = invocation.option("workdir")
+    if workdir is not None:
+        return workdir.value if workdir.value and not workdir.dynamic and \
+            workdir.value.startswith("/") else None
+    cwd = container.working_dir
+    for command in container.commands or []:
+        if command is invocation.command:
+            break
+        if command.words and command.words[0].text == "cd":
+            target = command.words[1] if len(command.words) > 1 else None
+            if target is None or target.dynamic or not target.text.startswith("/"):
+                cwd = None  # cd to somewhere we cannot know
+            else:
+                cwd = target.text
+    if cwd is None or "$" in cwd or not cwd.startswith("/"):
+        return None
+    return posixpath.normpath(cwd)
+
+
+def writable(container: Container, directory: str) -> tuple[bool, str]:
+    """Whether a directory is writable in the container, and why not when it is not."""
+    mount = container.mount_for(directory)
+    if mount is not None:
+        return (True, "") if mount.writable else (False, mount.why_read_only())
+    if container.read_only_root:
+        return False, f"{directory} is on the read-only root filesystem (readOnlyRootFilesystem: true)"
+    return True, ""
+
+
+def cpu_quantity(value: object) -> float | None:
+    """Kubernetes CPU quantity in cores: ``500m`` -> 0.5, ``2`` -> 2.0."""
+    text = str(value).strip()
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)(m?)", text)
+    if not match:
+        return None
+    number = float(match.group(1))
+    return number / 1000 if match.group(2) else number
+
+
+def env_mentions(container: Container, *needles: str) -> bool:
+    """True when an env var name contains one of ``needles`` (settings we cannot evaluate)."""
+    return any(needle in name.upper() for name in container.env for needle in needles)

@@ -1,0 +1,178 @@
+"""Finding the files to check, reading them safely, and knowing what kind each one is.
+
+Reading never raises: a file that cannot be read or decoded becomes a ``Skip`` (reported to the
+user as a notice) or a ``ParseProblem`` (reported as a ``parse-error`` finding), and the other
+files are still checked.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+#: Files above this size are skipped with a notice (``--max-file-size``).
+DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+
+#: Directories never walked into: version control, virtualenvs, caches, vendored packages.
+SKIPPED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "node_modules", "__pycache__",
+        ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "site-packages", ".direnv",
+        ".terraform", ".idea", ".vscode",
+    }
+)
+
+YAML = "yaml"
+DOCKERFILE = "dockerfile"
+REQUIREMENTS = "requirements"
+
+
+def classify(path: Path) -> str | None:
+    """The kind of a file from its name, or None when celerylint does not read it."""
+    name = path.name
+    lower = name.lower()
+    if lower.endswith((".yaml", ".yml")):
+        return YAML
+    if name in ("Dockerfile", "Containerfile") or name.endswith(".Dockerfile") or name.startswith(
+        ("Dockerfile.", "Containerfile.")
+    ):
+        return DOCKERFILE
+    if lower.endswith((".txt", ".in")) and (
+        fnmatch.fnmatch(lower, "requirements*") or fnmatch.fnmatch(lower, "constraints*")
+        or path.parent.name.lower() in ("requirements", "reqs")
+    ):
+        return REQUIREMENTS
+    return None
+
+
+@dataclass
+class SourceFile:
+    """One file's text, normalised to ``\\n`` line ends; ``path`` is what users see."""
+
+    path: str
+    kind: str
+    text: str
+    abspath: str | None
+    crlf: bool = False
+
+    @property
+    def lines(self) -> list[str]:
+        cached = self.__dict__.get("_lines")
+        if cached is None:
+            cached = self.text.split("\n")
+            self.__dict__["_lines"] = cached
+        return cached
+
+
+@dataclass
+class Skip:
+    """A file that was not checked, and why (shown as a notice, not a finding)."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class ParseProblem:
+    """A file, or one document in it, that could not be parsed: becomes a ``parse-error``."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+
+def display_path(path: Path) -> str:
+    """Path relative to the working directory when below it, with forward slashes."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        rel = str(path)
+    if rel.startswith(".." + os.sep) or rel == "..":
+        rel = str(path)
+    return rel.replace(os.sep, "/")
+
+
+def walk(paths: list[str]) -> Iterator[tuple[Path, str | None, bool]]:
+    """Yield ``(path, kind, explicit)`` for every file to consider, in a stable order.
+
+    Directories are walked without following symlinks (no loops); explicit file arguments are
+    always yielded, even when their name does not say what they are.
+    """
+    seen: set[str] = set()
+    for arg in paths:
+        root = Path(arg)
+        if root.is_dir():
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(
+                    d for d in dirnames
+                    if d not in SKIPPED_DIRS and not (Path(dirpath, d) / "pyvenv.cfg").exists()
+                )
+                for name in sorted(filenames):
+                    path = Path(dirpath, name)
+                    kind = classify(path)
+                    key = os.path.normcase(os.path.abspath(path))
+                    if kind and key not in seen:
+                        seen.add(key)
+                        yield path, kind, False
+        else:
+            key = os.path.normcase(os.path.abspath(root))
+            if key not in seen:
+                seen.add(key)
+                yield root, classify(root), True
+
+
+def decode(data: bytes) -> tuple[str | None, str]:
+    """Text from bytes (UTF-8, UTF-8 with BOM, or UTF-16 with BOM), or None and why not."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), ""
+        except UnicodeDecodeError as exc:
+            return None, f"invalid UTF-16 ({exc.reason})"
+    try:
+        return data.decode("utf-8"), ""
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})"
+
+
+def read(path: Path, kind: str, max_size: int) -> SourceFile | Skip | ParseProblem:
+    """Read one file; never raises."""
+    shown = display_path(path)
+    try:
+        if path.is_dir():
+            return Skip(shown, "is a directory")
+        size = path.stat().st_size
+        if size > max_size:
+            return Skip(shown, f"{size / 1048576:.1f} MiB is above the {max_size / 1048576:.1f} MiB "
+                               "limit (raise it with --max-file-size)")
+        data = path.read_bytes()
+    except OSError as exc:
+        return Skip(shown, f"cannot read: {exc.strerror or exc}")
+    return from_bytes(shown, kind, data, abspath=str(path.resolve()))
+
+
+def from_bytes(shown: str, kind: str, data: bytes, abspath: str | None = None) -> SourceFile | Skip | ParseProblem:
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return Skip(shown, "binary file")
+    text, why = decode(data)
+    if text is None:
+        line = int(why.split(":")[0].split()[1]) if why.startswith("line ") else 1
+        return ParseProblem(shown, line, 1, why.split(": ", 1)[-1])
+    crlf = "\r\n" in text
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    return SourceFile(shown, kind, text, abspath, crlf)
+
+
+def read_stdin(max_size: int) -> SourceFile | Skip | ParseProblem:
+    data = sys.stdin.buffer.read(max_size + 1)
+    if len(data) > max_size:
+        return Skip("<stdin>", "input is above the size limit (raise it with --max-file-size)")
+    return from_bytes("<stdin>", YAML, data)

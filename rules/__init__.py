@@ -1,0 +1,21 @@
+"""celerylint's rules: one module per failure mode (installed as ``celerylint.rules``).
+
+Each module defines ``CODE`` (stable, ``CL`` + three digits, grouped by family), ``NAME`` (stable,
+kebab-case), ``SEVERITY``, ``SUMMARY`` (one line), a docstring that is the rule's documentation
+(sections: What it finds, Symptoms, Why, Fix, When it stays silent, References), and
+``check(context)``, a generator of ``Finding``\\ s.
+
+Families: CL0xx input problems, CL1xx beat, CL2xx worker pool, CL3xx probes, CL4xx dependencies.
+"""
+
+#: Module names in code order; the registry is explicit so that output order never depends on
+#: the file system.
+MODULES = (
+    "parse_error",
+    "invalid_manifest",
+    "beat_schedule_read_only",
+    "prefork_no_writable_tmp",
+    "prefork_default_concurrency",
+    "probe_too_early",
+    "dependency_conflict",
+)

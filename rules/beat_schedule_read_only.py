@@ -1,0 +1,104 @@
+"""beat-schedule-read-only: beat would write its schedule file where it cannot.
+
+## What it finds
+A beat (`celery beat`, or a worker started with `-B`) using the default file-based scheduler whose
+schedule file (`celerybeat-schedule` in the working directory, or the `-s` path) lies on a
+read-only place: the read-only root filesystem (`readOnlyRootFilesystem: true`) with no writable
+volume there, a ConfigMap, Secret, projected or downwardAPI volume (always read-only), or a mount
+with `readOnly: true`.
+
+## Symptoms
+- `OSError: [Errno 30] Read-only file system: 'celerybeat-schedule'`
+- `Removing corrupted schedule file 'celerybeat-schedule': OSError(30, 'Read-only file system')`
+- `beat raised exception <class 'OSError'>: OSError(30, 'Read-only file system')`
+- The beat container exits with status 1 and goes into CrashLoopBackOff; periodic tasks stop.
+
+## Why
+`beat_schedule_filename` defaults to the relative path `celerybeat-schedule`, resolved against the
+process working directory; the persistent scheduler opens it with `shelve` at start and re-raises
+any failure after trying to delete the "corrupted" file. Celery's docs: beat "needs access to write
+in the current directory, or alternatively you can specify a custom location for this file".
+
+## Fix
+Pass `-s /var/lib/celery/celerybeat-schedule` (any path on a writable volume) and mount an
+`emptyDir` (or a PersistentVolumeClaim, to keep last-run times across restarts) there. Or use a
+scheduler that keeps no local file: `django_celery_beat.schedulers:DatabaseScheduler` or RedBeat.
+
+## When it stays silent
+- `-S/--scheduler` names any other scheduler (django-celery-beat, RedBeat, a custom class);
+- the schedule settings are set through environment variables we cannot evaluate
+  (`CELERY_BEAT_SCHEDULER`, `CELERY_BEAT_SCHEDULE_FILENAME` and their old names);
+- `-s` or the working directory comes from a variable;
+- the working directory is unknown (no `workingDir`) and the pod has a writable volume that could
+  be it.
+
+## References
+- Celery 5.6 docs, Periodic Tasks, "Starting the Scheduler":
+  https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html#starting-the-scheduler
+- `celery/app/defaults.py` (v5.6.3): `schedule_filename=Option('celerybeat-schedule')`
+- `celery/beat.py` (v5.6.3): `PersistentScheduler.setup_schedule`
+- Kubernetes: ConfigMap and Secret volumes are mounted read-only,
+  https://kubernetes.io/docs/concepts/storage/volumes/#configmap
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+from celerylint.rules_support import env_mentions, working_directory, writable
+
+CODE = "CL101"
+NAME = "beat-schedule-read-only"
+SEVERITY = Severity.ERROR
+SUMMARY = "beat's schedule file would be written on a read-only filesystem"
+
+DEFAULT_FILE = "celerybeat-schedule"
+FILE_SCHEDULERS = ("celery.beat:PersistentScheduler", "celery.beat.PersistentScheduler")
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for container in context.deployment.containers():
+        for invocation in container.celery:
+            if not invocation.runs_beat or invocation.open_ended:
+                continue
+            scheduler = invocation.option("scheduler")
+            if scheduler is not None and (scheduler.dynamic or scheduler.value not in FILE_SCHEDULERS):
+                continue
+            if env_mentions(container, "BEAT_SCHEDULE", "BEAT_SCHEDULER", "CELERYBEAT_"):
+                continue
+            schedule = invocation.option("schedule")
+            if schedule is not None and (schedule.dynamic or not schedule.value):
+                continue
+            filename = schedule.value if schedule is not None else DEFAULT_FILE
+            cwd = working_directory(container, invocation)
+            if filename.startswith("/"):
+                directory = posixpath.dirname(posixpath.normpath(filename))
+            elif cwd is not None:
+                directory = posixpath.dirname(posixpath.join(cwd, filename))
+            else:
+                directory = None
+            if directory is None:
+                if not container.read_only_root or any(m.writable for m in container.mounts):
+                    continue
+                reason = ("the root filesystem is read-only (readOnlyRootFilesystem: true) and no "
+                          "writable volume is mounted, so the working directory is read-only")
+                where = "the working directory"
+            else:
+                ok, reason = writable(container, directory)
+                if ok:
+                    continue
+                where = posixpath.join(directory, posixpath.basename(filename))
+            anchor = invocation.option("beat").flag if invocation.subcommand == "worker" \
+                else invocation.subcommand_word
+            what = "worker -B (embedded beat)" if invocation.subcommand == "worker" else "beat"
+            yield Finding(
+                container.word_span(anchor or invocation.program),
+                f"{what} in {container.where} writes its schedule file to {where}, but {reason}: "
+                f"it crashes at start with OSError: [Errno 30] Read-only file system: '{filename}'",
+                "pass -s <dir>/celerybeat-schedule with <dir> on a writable volume (an emptyDir, "
+                "or a PersistentVolumeClaim to keep last-run times), or use a scheduler that "
+                "keeps no file (django-celery-beat's DatabaseScheduler, RedBeat)",
+            )

@@ -1,0 +1,69 @@
+"""dependency-conflict: Celery requirements that no install can satisfy.
+
+## What it finds
+Requirements installed together (one requirements file with its `-r`/`-c` includes, or one
+`pip install` command in a container or a Dockerfile `RUN`) that pip cannot resolve among celery,
+kombu, redis, billiard, vine, amqp, gevent and eventlet: a pin outside the range a Celery release
+requires (`celery[redis]==5.3.4` with `redis==5.0.1`), a Celery that requires a kombu you pinned
+away, or a release whose `Requires-Python` excludes the image's Python (`FROM python:3.8` with
+`celery==5.6.3`). Ranges count, not only pins: `celery[redis]~=5.3.4` with `redis==5.0.1` is fine
+because celery 5.3.5 allows redis 5.
+
+## Symptoms
+- `ERROR: Cannot install celery[redis]==5.3.4 and redis==5.0.1 because these package versions have conflicting dependencies.`
+- `ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/#dealing-with-dependency-conflicts`
+- `ERROR: No matching distribution found for celery==5.6.3` (Requires-Python)
+- The image build fails, or a container that installs at start never starts.
+
+## Why
+Each Celery release declares which kombu, billiard, vine and (through the `redis` extra) redis
+releases it works with. pip refuses any set that breaks one of them. The check runs pip's own
+resolver core (resolvelib) over the recorded metadata of every release, offline.
+
+## Fix
+Drop the conflicting pin and let the Celery extra choose (`celery[redis]==5.3.4` alone), pin a
+version inside the required range, or move Celery to a release that accepts your pin.
+
+## When it stays silent
+- packages outside Celery's stack, and requirements naming a release the recorded data does not
+  know (newer than the data, or a typo): the whole set is then not judged;
+- `pip install --no-deps`; requirements installed from URLs or paths; `${VAR}` versions;
+- when the image's Python is unknown, conflicts that happen on only some Python versions.
+
+## References
+- Wheel METADATA (`Requires-Dist`, `Requires-Python`) of every celery, kombu and amqp release,
+  recorded in `celerylint/data/packages.json` by `scripts/refresh_package_data.py`.
+- pip, Dependency resolution: https://pip.pypa.io/en/stable/topics/dependency-resolution/
+- Seed post-mortem 002: `celery[redis] 5.3.4 depends on redis!=4.5.5, <5.0.0 and >=4.5.2`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint import resolver
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+
+CODE = "CL401"
+NAME = "dependency-conflict"
+SEVERITY = Severity.ERROR
+SUMMARY = "requirements that no install can satisfy among Celery and its dependencies"
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for requirement_set in context.deployment.requirement_sets:
+        if not any(resolver.known(p.name) for p in requirement_set.requirements):
+            continue
+        conflict = resolver.check(requirement_set.requirements, requirement_set.python,
+                                  requirement_set.allow_pre)
+        if conflict is None:
+            continue
+        python = (f" (Python {requirement_set.python}, from {requirement_set.python_source})"
+                  if requirement_set.python else "")
+        yield Finding(
+            conflict.culprit.span,
+            f"{conflict.message}{python}: pip fails with ResolutionImpossible",
+            "drop the conflicting pin and let Celery's extra choose, pin a version inside the "
+            "required range, or change the Celery version",
+        )

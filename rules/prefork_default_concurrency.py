@@ -1,0 +1,72 @@
+"""prefork-default-concurrency: a prefork worker sized by the node, not by its container.
+
+## What it finds
+A worker using the prefork pool (the default) with no `--concurrency`/`-c`, no `--autoscale`
+and no concurrency setting in its environment, in a container with CPU or memory limits.
+
+## Symptoms
+- The pod is OOMKilled (`Reason: OOMKilled`, exit code 137) soon after start or under load, or
+  `ForkPoolWorker-N` children die with `WorkerLostError: Worker exited prematurely: signal 9 (SIGKILL)`.
+- `celery inspect stats` shows `max-concurrency` equal to the node's CPU count (32, 64 ...).
+- CPU throttling: many children share a limit of one or two CPUs.
+
+## Why
+With no concurrency set, the worker starts one child per CPU: `WorkController.setup_instance`
+uses `billiard.cpu_count()`, which returns `os.cpu_count()`, the number of CPUs of the node. It
+ignores the container's CPU quota (`resources.limits.cpu`) and its memory limit, so a worker
+limited to 512 MiB on a 32-core node forks 32 children.
+
+## Fix
+Set `--concurrency=N` from the CPU limit (at least 1), and size the memory limit for N children.
+
+## When it stays silent
+- pools other than prefork (`solo` runs one task; `threads`, `gevent` and `eventlet` are cheap);
+- containers without CPU or memory limits (the node size is then the intended budget);
+- any environment variable whose name contains `CONCURRENCY` (a setting we cannot evaluate), or
+  `envFrom` a ConfigMap the repository does not define;
+- the command line ends in an expansion (`$CELERY_ARGS`) that may carry the option.
+
+## References
+- `celery/worker/worker.py` (v5.6.3), `setup_instance`: `self.concurrency = cpu_count()`
+- `billiard/context.py` (v4.2.4): `cpu_count()` returns `os.cpu_count()`
+- Celery docs, `worker_concurrency`: "If not set, the number of CPUs/cores on the host will be used."
+  https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-concurrency
+- celery/celery#10320 (cgroup-aware default, open)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+from celerylint.rules_support import cpu_quantity, env_mentions
+
+CODE = "CL202"
+NAME = "prefork-default-concurrency"
+SEVERITY = Severity.WARNING
+SUMMARY = "a prefork worker without --concurrency forks one child per node CPU despite its limits"
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for container in context.deployment.containers():
+        limits = {k: v for k, v in container.limits.items() if k in ("cpu", "memory") and v}
+        if not limits or container.env_open or env_mentions(container, "CONCURRENCY"):
+            continue
+        for invocation in container.celery:
+            if invocation.pool != "prefork" or invocation.open_ended:
+                continue
+            if invocation.option("concurrency") or invocation.option("autoscale"):
+                continue
+            cpu = cpu_quantity(limits["cpu"]) if "cpu" in limits else None
+            suggested = max(1, math.floor(cpu)) if cpu is not None else 2
+            shown = ", ".join(f"{k}: {v}" for k, v in limits.items())
+            yield Finding(
+                container.word_span(invocation.subcommand_word or invocation.program),
+                f"prefork worker in {container.where} has no --concurrency: Celery forks one "
+                f"child per CPU of the node (os.cpu_count()), ignoring the container limits "
+                f"({shown}), so the pod is OOMKilled or throttled on large nodes",
+                f"add --concurrency={suggested} to the worker command "
+                + ("(from the CPU limit)" if cpu is not None else "(no CPU limit: size it to memory)"),
+            )

@@ -1,0 +1,71 @@
+"""prefork-no-writable-tmp: a prefork worker with no writable temporary directory.
+
+## What it finds
+A worker using the prefork pool (the default) in a container with `readOnlyRootFilesystem: true`
+where none of the places Python's `tempfile` tries is writable: `$TMPDIR`, `$TEMP`, `$TMP`, `/tmp`,
+`/var/tmp`, `/usr/tmp` and the working directory.
+
+## Symptoms
+- `CRITICAL/MainProcess] Unrecoverable error: FileNotFoundError(2, "No usable temporary directory found in ['/tmp', '/var/tmp', '/usr/tmp', '/app']")`
+- The worker exits right after its banner and the pod restarts in a loop.
+
+## Why
+billiard allocates shared values for each pool process (`Pool._create_worker_process` ->
+`ctx.Value`), backed by an arena file from `tempfile.mkstemp(dir=util.get_temp_dir())`. Unlike
+CPython's multiprocessing it does not fall back to `/dev/shm`. A read-only root filesystem leaves
+`/dev/shm` writable (it is a separate tmpfs), so the semaphores work and the folklore about
+`/dev/shm` or capabilities is wrong: it is the temporary directory that is missing.
+
+## Fix
+Mount an `emptyDir` at `/tmp` (`medium: Memory` with a `sizeLimit`), or set `TMPDIR=/dev/shm`.
+
+## When it stays silent
+- pools `solo`, `threads`, `gevent`, `eventlet`, a custom pool, or a pool set from a variable;
+- `TMPDIR`/`TEMP`/`TMP` is set (to a writable path, or to a value we cannot see);
+- a writable volume is mounted at one of the candidates, or at the known working directory.
+
+## References
+- billiard 4.2.4 `billiard/heap.py` (`Arena`), `billiard/pool.py` (`_create_worker_process`)
+- Python docs, `tempfile.gettempdir`: https://docs.python.org/3/library/tempfile.html#tempfile.gettempdir
+- grafana/oncall#445 (the same error under readOnlyRootFilesystem)
+- moby/moby#28639: `--read-only` does not apply to `/dev/shm`
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+from celerylint.rules_support import working_directory, writable
+
+CODE = "CL201"
+NAME = "prefork-no-writable-tmp"
+SEVERITY = Severity.ERROR
+SUMMARY = "a prefork worker on a read-only root filesystem has no writable temporary directory"
+
+TEMP_ENV = ("TMPDIR", "TEMP", "TMP")
+TEMP_DIRS = ("/tmp", "/var/tmp", "/usr/tmp")
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for container in context.deployment.containers():
+        if not container.read_only_root:
+            continue
+        for invocation in container.celery:
+            if invocation.pool != "prefork" or any(v in container.env for v in TEMP_ENV):
+                continue
+            cwd = working_directory(container, invocation)
+            candidates = list(TEMP_DIRS) + ([cwd] if cwd else [])
+            if any(writable(container, d)[0] for d in candidates):
+                continue
+            tried = ", ".join(f"'{d}'" for d in candidates + ([] if cwd else ["<working dir>"]))
+            yield Finding(
+                container.word_span(invocation.subcommand_word or invocation.program),
+                f"prefork worker in {container.where} runs on a read-only root filesystem with no "
+                f"writable temporary directory: billiard cannot create its pool and the worker "
+                f"dies at start with 'Unrecoverable error: FileNotFoundError(2, \"No usable "
+                f"temporary directory found in [{tried}]\")'",
+                "mount an emptyDir at /tmp (emptyDir: {medium: Memory, sizeLimit: 64Mi}), or set "
+                "the env var TMPDIR=/dev/shm",
+            )

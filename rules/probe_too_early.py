@@ -1,0 +1,121 @@
+"""probe-too-early: a probe that gives up before the container can be ready.
+
+## What it finds
+A container that does slow work when it starts (`pip install`, `poetry install`, `apt-get install`,
+creating a virtualenv ...) with a liveness or startup probe whose kill deadline comes before that
+work can finish. The deadline is when the last allowed failure happens:
+`initialDelaySeconds + (failureThreshold - 1) x periodSeconds + timeoutSeconds`, with Kubernetes'
+defaults (0, 3, 10 s, 1 s). The work is estimated per step (`pip install` 60 s, `poetry install`
+90 s, `apt-get install` 45 s ...; set your own in the settings). A readiness probe in the same
+situation is reported as `info`: it does not restart the container, it only keeps it unready.
+
+## Symptoms
+- `Liveness probe failed: Get "http://10.0.0.12:5555/": dial tcp 10.0.0.12:5555: connect: connection refused`
+- `Container flower failed liveness probe, will be restarted`
+- The pod restarts every minute or so (`RESTARTS` climbing, CrashLoopBackOff) and never serves.
+
+## Why
+The kubelet starts probing `initialDelaySeconds` after the container starts, whether or not the
+process inside has finished installing its dependencies. A liveness or startup probe that fails
+`failureThreshold` times in a row restarts the container, which starts the installation again.
+
+## Fix
+Bake the dependencies into the image (a Dockerfile `RUN pip install ...`), so that start-up takes
+seconds. Until then, add a `startupProbe` whose deadline covers the installation, or raise the
+liveness probe's `initialDelaySeconds`.
+
+## When it stays silent
+- no slow step in the container's own command (init containers finish before probes start);
+- a `startupProbe` exists and its deadline covers the estimate (liveness and readiness probes do
+  not run until it succeeds);
+- a command that cannot be read.
+
+## References
+- Kubernetes, Configure Liveness, Readiness and Startup Probes (defaults and `failureThreshold`):
+  https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/
+- Kubernetes API reference, core/v1 Probe.
+- Seed post-mortem 002: Flower restarted while `pip install celery[redis]` ran (30-60 s).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+from celerylint.model import Container, Probe
+from celerylint.parse.requirements import pip_install_args
+from celerylint.parse.shell import SimpleCommand
+
+CODE = "CL301"
+NAME = "probe-too-early"
+SEVERITY = Severity.ERROR
+SUMMARY = "a liveness or startup probe kills the container before its slow start-up can finish"
+
+
+def slow_step(command: SimpleCommand) -> str | None:
+    """The kind of slow start-up work a command does, as named in the estimates."""
+    words = [w.text for w in command.words]
+    if not words:
+        return None
+    name = command.words[0].name
+    if pip_install_args(command) is not None:
+        return "uv pip install" if name == "uv" else "pip install"
+    second = words[1] if len(words) > 1 else ""
+    if name == "poetry" and second in ("install", "sync"):
+        return "poetry install"
+    if name == "pipenv" and second in ("install", "sync"):
+        return "pipenv install"
+    if name == "uv" and second == "sync":
+        return "uv sync"
+    if name in ("apt-get", "apt") and "install" in words:
+        return "apt-get install"
+    if name == "apk" and second == "add":
+        return "apk add"
+    if name == "virtualenv" or (name.startswith("python") and words[1:3] == ["-m", "venv"]):
+        return "virtualenv"
+    return None
+
+
+def _deadline_text(probe: Probe) -> str:
+    return (f"initialDelaySeconds {probe.initial_delay} + (failureThreshold "
+            f"{probe.failure_threshold} - 1) x periodSeconds {probe.period} + timeoutSeconds "
+            f"{probe.timeout}")
+
+
+def check(context: Context) -> Iterator[Finding]:
+    estimates = context.settings.startup_estimates
+    for container in context.deployment.containers():
+        if not container.probes or container.commands is None:
+            continue
+        steps = [s for s in (slow_step(c) for c in container.commands) if s]
+        if not steps:
+            continue
+        estimate = sum(estimates.get(s, 0) for s in steps)
+        if estimate <= 0:
+            continue
+        work = " and ".join(dict.fromkeys(steps))
+        startup = container.probes.get("startup")
+        watched = [startup] if startup else [
+            p for k, p in container.probes.items() if k in ("liveness", "readiness")]
+        for probe in watched:
+            if probe.deadline >= estimate:
+                continue
+            yield _finding(container, probe, work, estimate)
+
+
+def _finding(container: Container, probe: Probe, work: str, estimate: int) -> Finding:
+    consequence = ("the pod stays unready (no Service traffic) and the kubelet logs probe "
+                   "failures until it is" if probe.kind == "readiness" else
+                   "the kubelet restarts it before it is ready, and the restart installs again, in "
+                   "a loop (CrashLoopBackOff)")
+    return Finding(
+        probe.span,
+        f"{probe.kind}Probe of {container.where} gives up {probe.deadline} s after start "
+        f"({_deadline_text(probe)}), but the container runs {work} at start, estimated at "
+        f"{estimate} s: {consequence}",
+        "bake the dependencies into the image; until then add a startupProbe whose deadline "
+        f"exceeds {estimate} s (for example failureThreshold: {estimate // 10 + 3}, "
+        "periodSeconds: 10)",
+        severity=Severity.INFO if probe.kind == "readiness" else None,
+    )

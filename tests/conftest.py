@@ -1,0 +1,45 @@
+"""Shared helpers: run celerylint in-process on fixtures, or as the real console script."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+SHARED = ROOT.parent / "shared"
+
+
+def lint(*paths: str | Path, **settings):
+    """Diagnostics for paths, computed in-process with the real loader and rules."""
+    from celerylint.engine import Settings, run
+    from celerylint.model.build import load
+
+    deployment, _ = load([str(p) for p in paths])
+    return run(deployment, Settings(**settings))
+
+
+def found(*paths: str | Path, **settings) -> list[tuple[str, str, int]]:
+    """(rule name, file name, line) of every finding: what the fixture tests compare."""
+    return [(d.name, Path(d.path).name, d.span.line) for d in lint(*paths, **settings)]
+
+
+def cli(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run the installed console script (or ``python -m celerylint`` when it is not on PATH)."""
+    script = shutil.which("celerylint", path=os.path.dirname(sys.executable)) or shutil.which("celerylint")
+    command = [script] if script else [sys.executable, "-m", "celerylint"]
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "FORCE_COLOR")}
+    return subprocess.run(command + list(args), cwd=cwd or ROOT, input=stdin, text=True,
+                          capture_output=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not next to this checkout")
+    return SHARED
