@@ -185,10 +185,13 @@ class Conflict:
     python: str
 
 
-def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str, SpecifierSet]] | None:
-    """The user's requirements on known packages, or None when the set cannot be judged."""
+def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str, SpecifierSet],
+                                                          dict[str, Wanted]] | None:
+    """The user's requirements and constraints on known packages, or None when the set cannot
+    be judged."""
     wanted: list[Wanted] = []
     constraints: dict[str, SpecifierSet] = {}
+    constraint_origins: dict[str, Wanted] = {}
     for item in pinned:
         requirement: Requirement = item.requirement
         name = canonicalize_name(requirement.name)
@@ -198,6 +201,7 @@ def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str,
             return None  # installed from a URL: its version is not ours to know
         if item.constraint:
             constraints[name] = constraints.get(name, SpecifierSet()) & requirement.specifier
+            constraint_origins[name] = Wanted(name, frozenset(), requirement.specifier, item)
             continue
         specifier = requirement.specifier
         if not any(specifier.contains(r.version, prereleases=True) for r in releases()[name]):
@@ -205,7 +209,7 @@ def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str,
         exact = any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
         wanted.append(Wanted(name, frozenset(canonicalize_name(e) for e in requirement.extras),
                              specifier, item, exact))
-    return wanted, constraints
+    return wanted, constraints, constraint_origins
 
 
 def check(pinned: Sequence, python: str | None, allow_pre: bool = False) -> Conflict | None:
@@ -219,14 +223,15 @@ def check(pinned: Sequence, python: str | None, allow_pre: bool = False) -> Conf
         user = _user_wanted(pinned, version)
         if user is None:
             return None
-        wanted, constraints = user
+        wanted, constraints, constraint_origins = user
         if not wanted:
             return None
         resolver = Resolver(_Provider(version, allow_pre, constraints), BaseReporter())
         try:
             resolver.resolve(wanted, max_rounds=500)
         except ResolutionImpossible as exc:
-            conflict = _explain(exc.causes, wanted, version, python is not None)
+            conflict = _explain(exc.causes, wanted, constraint_origins, version,
+                                python is not None)
             continue
         except (ResolutionTooDeep, RecursionError):
             return None
@@ -234,7 +239,8 @@ def check(pinned: Sequence, python: str | None, allow_pre: bool = False) -> Conf
     return conflict
 
 
-def _explain(causes, wanted: list[Wanted], python: str, python_known: bool) -> Conflict:
+def _explain(causes, wanted: list[Wanted], constraints: dict[str, Wanted], python: str,
+             python_known: bool) -> Conflict:
     by_name = {w.name: w for w in wanted}
     # an extra's dependency on its own package ("kombu[redis] 5.5.4 requires kombu==5.5.4") says
     # nothing to the user: explain with the dependencies between packages
@@ -252,10 +258,11 @@ def _explain(causes, wanted: list[Wanted], python: str, python_known: bool) -> C
     verb = "require" if len(versions) > 1 else "requires"
     chain = _chain(parent, by_name, python)
     needed = f"{cause.requirement.name}{format_specifier(cause.requirement.specifier)}"
-    user = by_name.get(cause.requirement.name)
+    user = by_name.get(cause.requirement.name) or constraints.get(cause.requirement.name)
     if user is not None:
         pinned = f"{user.name}{format_specifier(user.specifier)}"
-        message = f"{chain}{who} {verb} {needed}, but {pinned} is pinned at {user.origin.where}"
+        how = "constrained" if user.origin.constraint else "pinned"
+        message = f"{chain}{who} {verb} {needed}, but {pinned} is {how} at {user.origin.where}"
         return Conflict(user.origin, message, python)
     other = next((c for c in from_releases if c.requirement.name == cause.requirement.name
                   and c.parent.release.name != parent.release.name), None)

@@ -59,8 +59,11 @@ def check(context: Context) -> Iterator[Finding]:
                                   requirement_set.allow_pre)
         if conflict is None:
             continue
-        python = (f" (Python {requirement_set.python}, from {requirement_set.python_source})"
-                  if requirement_set.python else "")
+        python = ""
+        if requirement_set.python:
+            python = (f" ({requirement_set.python_source})"
+                      if f"Python {requirement_set.python}" in conflict.message else
+                      f" (Python {requirement_set.python}, from {requirement_set.python_source})")
         yield Finding(
             conflict.culprit.span,
             f"{conflict.message}{python}: pip fails with ResolutionImpossible",
