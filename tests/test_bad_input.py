@@ -1,0 +1,136 @@
+"""Hostile and broken input: a finding or a notice with file and line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import cli
+
+GOOD_BEAT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: beat}
+spec:
+  selector: {matchLabels: {app: beat}}
+  template:
+    metadata: {labels: {app: beat}}
+    spec:
+      containers:
+        - name: beat
+          image: example/app:1.0
+          workingDir: /app
+          args: ["celery", "-A", "proj", "beat"]
+          securityContext: {readOnlyRootFilesystem: true}
+"""
+
+ALIAS_BOMB = "\n".join(
+    [f'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"{c}: &{c} [" + ",".join([f"*{p}"] * 9) + "]" for p, c in zip("abcdefgh", "bcdefghi")]
+) + "\n"
+
+
+def run_on(tmp_path, files: dict[str, bytes | str]):
+    for name, content in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    (tmp_path / "k8s").mkdir(exist_ok=True)
+    (tmp_path / "k8s" / "beat.yaml").write_text(GOOD_BEAT)
+    result = cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    # the good file next to the bad one is still checked
+    assert any(d["name"] == "beat-schedule-read-only" for d in data["diagnostics"])
+    return data, result.stderr
+
+
+def parse_errors(data):
+    return [(d["path"], d["line"], d["message"]) for d in data["diagnostics"]
+            if d["name"] == "parse-error"]
+
+
+def test_invalid_yaml_reports_line_and_column(tmp_path):
+    data, _ = run_on(tmp_path, {"bad.yaml": "a: [1, 2\nb: 3\n"})
+    [(path, line, message)] = parse_errors(data)
+    assert path == "bad.yaml" and line == 2 and message.startswith("invalid YAML")
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    data, _ = run_on(tmp_path, {"bomb.yaml": ALIAS_BOMB})
+    [(_, _, message)] = parse_errors(data)
+    assert "alias bomb" in message
+
+
+def test_deep_nesting_is_refused(tmp_path):
+    data, _ = run_on(tmp_path, {"deep.yaml": "[" * 10000 + "]" * 10000})
+    [(_, _, message)] = parse_errors(data)
+    assert "nesting is deeper" in message
+
+
+def test_binary_and_oversized_files_are_skipped_with_a_notice(tmp_path):
+    big = b"a: " + b"x" * (11 * 1024 * 1024) + b"\n"
+    data, stderr = run_on(tmp_path, {"blob.yaml": b"\x00\x01\x02binary", "huge.yaml": big})
+    assert "skipped blob.yaml: binary file" in stderr
+    assert "skipped huge.yaml:" in stderr and "--max-file-size" in stderr
+    assert {s["path"] for s in data["summary"]["skipped"]} == {"blob.yaml", "huge.yaml"}
+
+
+def test_not_utf8_is_a_parse_error_at_its_line(tmp_path):
+    data, _ = run_on(tmp_path, {"latin1.yaml": "a: 1\nb: caf\xe9\n".encode("latin-1")})
+    [(path, line, message)] = parse_errors(data)
+    assert (path, line) == ("latin1.yaml", 2) and "not UTF-8" in message
+
+
+def test_utf16_and_bom_are_read(tmp_path):
+    text = GOOD_BEAT.replace("name: beat}", "name: beat2}")
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "utf16.yaml").write_bytes(text.encode("utf-16"))
+    (tmp_path / "k8s" / "bom.yaml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    result = cli("check", "--format", "json", ".", cwd=tmp_path)
+    lines = {(d["path"], d["line"]) for d in json.loads(result.stdout)["diagnostics"]}
+    assert lines == {("k8s/utf16.yaml", 13), ("k8s/bom.yaml", 13)}
+
+
+def test_crlf_positions_are_unchanged(tmp_path):
+    (tmp_path / "beat.yaml").write_bytes(GOOD_BEAT.replace("\n", "\r\n").encode())
+    result = cli("check", "--format", "json", "beat.yaml", cwd=tmp_path)
+    [d] = json.loads(result.stdout)["diagnostics"]
+    assert (d["line"], d["column"]) == (13, 43)  # the word beat, inside its quotes
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
+                    reason="root can read any file")
+def test_unreadable_file_is_a_notice(tmp_path):
+    path = tmp_path / "secret.yaml"
+    path.write_text("a: 1\n")
+    path.chmod(0)
+    _, stderr = run_on(tmp_path, {})
+    assert "skipped secret.yaml: cannot read" in stderr
+
+
+def test_helm_template_says_render_first(tmp_path):
+    data, _ = run_on(tmp_path, {"templates/worker.yaml": "metadata:\n  name: {{ .Release.Name }}-w\n"})
+    [(_, _, message)] = parse_errors(data)
+    assert "unrendered Helm/Go template" in message
+
+
+def test_unknown_kinds_and_other_yaml_are_quiet(tmp_path):
+    data, _ = run_on(tmp_path, {
+        "crd.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {x: 1}\n",
+        "ci.yml": "on: [push]\njobs: {test: {runs-on: ubuntu-latest}}\n",
+        "empty.yaml": "",
+        "Dockerfile": "",
+    })
+    assert [d["name"] for d in data["diagnostics"]] == ["beat-schedule-read-only"]
+
+
+def test_directory_named_like_a_dockerfile_and_symlink_loop(tmp_path):
+    (tmp_path / "Dockerfile").mkdir()
+    (tmp_path / "loop").mkdir()
+    os.symlink(tmp_path / "loop", tmp_path / "loop" / "again")
+    data, _ = run_on(tmp_path, {})
+    assert [d["name"] for d in data["diagnostics"]] == ["beat-schedule-read-only"]

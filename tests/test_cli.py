@@ -1,0 +1,80 @@
+"""The real console script: formats, exit status, stdin, and bad arguments."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import FIXTURES, cli
+
+BROKEN = "fixtures/seed-002-stratdata/broken"
+FIXED = "fixtures/seed-002-stratdata/fixed"
+
+
+def test_text_output_lines_hints_and_summary():
+    result = cli("check", BROKEN)
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    first = lines[0]
+    assert first.startswith(f"{BROKEN}/kubernetes/celery/celery-deployment.yaml:45:63: CL401 error: ")
+    assert first.endswith("(dependency-conflict)")
+    assert lines[1].startswith("    hint: ")
+    assert lines[-1] == "Found 6 problems (5 errors, 1 info) in 1 file."
+    assert "\033[" not in result.stdout  # no colour when not a terminal
+
+
+def test_clean_tree_exits_zero():
+    result = cli("check", FIXED)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "No problems found in 3 files."
+
+
+def test_json_output_follows_the_design_conventions():
+    result = cli("check", "--format", "json", BROKEN)
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["version"]
+    assert data["summary"]["error"] == 5 and data["summary"]["info"] == 1
+    first = data["diagnostics"][0]
+    assert first == {
+        "code": "CL401", "name": "dependency-conflict", "severity": "error",
+        "path": f"{BROKEN}/kubernetes/celery/celery-deployment.yaml",
+        "line": 45, "column": 63, "end_line": 45, "end_column": 75,
+        "message": first["message"], "hint": first["hint"], "fix": None,
+    }
+
+
+def test_paths_are_relative_to_the_working_directory():
+    result = cli("check", "--format", "json", ".", cwd=FIXTURES / "seed-002-stratdata" / "broken")
+    paths = {d["path"] for d in json.loads(result.stdout)["diagnostics"]}
+    assert paths == {"kubernetes/celery/celery-deployment.yaml"}
+
+
+def test_stdin_reads_yaml():
+    text = (FIXTURES / "seed-002-stratdata/broken/kubernetes/celery/celery-deployment.yaml").read_text()
+    result = cli("check", "--format", "json", "-", stdin=text)
+    assert result.returncode == 1
+    diagnostics = json.loads(result.stdout)["diagnostics"]
+    assert {d["path"] for d in diagnostics} == {"<stdin>"}
+    assert len(diagnostics) == 6
+
+
+def test_missing_path_is_a_one_line_error_with_exit_2():
+    result = cli("check", "no/such/dir")
+    assert result.returncode == 2
+    assert "path does not exist: no/such/dir" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_kubernetes_version_is_exit_2():
+    result = cli("check", "--kubernetes-version", "1.9", FIXED)
+    assert result.returncode == 2
+    assert "no bundled schemas for 1.9" in result.stderr
+
+
+def test_python_dash_m_and_version():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "celerylint", "--version"], capture_output=True,
+                         text=True)
+    assert out.returncode == 0 and out.stdout.startswith("celerylint, version ")
