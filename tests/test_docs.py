@@ -1,0 +1,35 @@
+"""The documentation users read matches the rules that run."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ROOT
+
+SECTIONS = ("## What it finds", "## Symptoms", "## Why", "## Fix", "## When it stays silent",
+            "## References")
+
+
+def rules():
+    from celerylint.engine import all_rules
+
+    return all_rules()
+
+
+def test_readme_rule_table_lists_every_rule_exactly():
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (CL\d{3}) \| `([a-z-]+)` \| (\w+) \| (.+?) \|", readme, re.M)
+    assert rows == [(r.code, r.name, r.severity.value, r.summary) for r in rules()]
+
+
+def test_every_rule_documents_the_same_sections_and_has_a_unique_code_and_name():
+    seen_codes, seen_names = set(), set()
+    for rule in rules():
+        assert rule.doc.startswith(f"{rule.name}: "), rule.name
+        positions = [rule.doc.find(s) for s in SECTIONS]
+        assert all(p >= 0 for p in positions), (rule.name, positions)
+        assert positions == sorted(positions), rule.name
+        assert re.fullmatch(r"CL\d{3}", rule.code) and rule.code not in seen_codes
+        assert re.fullmatch(r"[a-z]+(-[a-z0-9]+)+", rule.name) and rule.name not in seen_names
+        seen_codes.add(rule.code)
+        seen_names.add(rule.name)
