@@ -37,8 +37,8 @@ def classify(path: Path) -> str | None:
     lower = name.lower()
     if lower.endswith((".yaml", ".yml")):
         return YAML
-    if name in ("Dockerfile", "Containerfile") or name.endswith(".Dockerfile") or name.startswith(
-        ("Dockerfile.", "Containerfile.")
+    if name in ("Dockerfile", "Containerfile") or lower.endswith(".dockerfile") or name.startswith(
+        ("Dockerfile.", "Dockerfile-", "Dockerfile_", "Containerfile.")
     ):
         return DOCKERFILE
     if lower.endswith((".txt", ".in")) and (
@@ -101,7 +101,8 @@ def walk(paths: list[str]) -> Iterator[tuple[Path, str | None, bool]]:
     """Yield ``(path, kind, explicit)`` for every file to consider, in a stable order.
 
     Directories are walked without following symlinks (no loops); explicit file arguments are
-    always yielded, even when their name does not say what they are.
+    always yielded, with kind None when their name does not say what they are (the caller then
+    reports them as skipped).
     """
     seen: set[str] = set()
     for arg in paths:

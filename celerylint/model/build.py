@@ -56,6 +56,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE) -> tuple[D
             continue
         take(src.read(path, kind, max_size))
 
+    patches = _kustomize_patches(documents)
+    documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
     deployment.objects, deployment.workloads = kubernetes.build(documents)
     reader = _RequirementReader(requirement_files, max_size)
     for source in requirement_files:
@@ -71,6 +73,29 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE) -> tuple[D
     for parsed in dockerfiles:
         deployment.requirement_sets.extend(_dockerfile_sets(parsed))
     return deployment, skipped
+
+
+KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _kustomize_patches(documents: list[yamlnodes.Document]) -> set[str]:
+    """Files a kustomization applies as patches: partial objects, never sent as they are."""
+    patches: set[str] = set()
+    for doc in documents:
+        source = doc.source
+        if os.path.basename(source.path) not in KUSTOMIZATION_NAMES or not source.abspath \
+                or not isinstance(doc.data, dict):
+            continue
+        entries: list = []
+        for key in ("patchesStrategicMerge", "patches", "patchesJson6902"):
+            value = doc.data.get(key)
+            if isinstance(value, list):
+                entries.extend(value)
+        for entry in entries:
+            path = entry.get("path") if isinstance(entry, dict) else entry
+            if isinstance(path, str) and "\n" not in path:
+                patches.add(os.path.normpath(os.path.join(os.path.dirname(source.abspath), path)))
+    return patches
 
 
 class _RequirementReader:

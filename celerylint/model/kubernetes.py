@@ -74,8 +74,9 @@ def objects(documents: list[Document]) -> Iterator[tuple[YMap, SourceFile, Pos]]
 
 
 def _is_object(data: Any) -> bool:
+    """A Kubernetes object; a strategic-merge patch (``$patch``) is only part of one."""
     return (isinstance(data, YMap) and isinstance(data.get("kind"), str)
-            and isinstance(data.get("apiVersion"), str))
+            and isinstance(data.get("apiVersion"), str) and "$patch" not in data)
 
 
 ConfigMaps = dict[tuple[str | None, str], tuple[YMap, SourceFile]]

@@ -144,8 +144,10 @@ def parse(source: SourceFile) -> Dockerfile | ParseProblem:
         while parts[-1].rstrip().endswith(escape) and i + 1 < len(lines):
             i += 1
             nxt = lines[i]
-            if nxt.strip().startswith("#"):
-                nxt = " " * (len(nxt) - 1) + escape if nxt else nxt
+            if not nxt.strip():  # BuildKit skips empty lines inside a continuation
+                nxt = nxt + escape
+            elif nxt.strip().startswith("#"):  # and comment lines: blank them, keep the line
+                nxt = " " * (len(nxt) - 1) + escape
             parts.append(nxt)
         i += 1
         raw = "\n".join(parts)

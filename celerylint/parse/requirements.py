@@ -22,6 +22,7 @@ from celerylint.parse.shell import SimpleCommand, Word
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _OPTION_SPLIT = re.compile(r"\s+--?[A-Za-z]")
 _ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
+_URL = re.compile(r"^(?:file|https?|ftp|(?:git|hg|svn|bzr)\+[a-z]+):", re.I)
 
 #: pip install options that take a value (pip 24+, ``pip install --help``).
 PIP_VALUE_OPTIONS = frozenset({
@@ -61,7 +62,7 @@ class RequirementsText:
 def parse_requirement(text: str) -> Requirement | None | str:
     """A Requirement, None for things that are not named requirements (paths, URLs, ``${X}``),
     or an error message."""
-    if _ENV_VAR.search(text) or text.startswith((".", "/", "~")) or "://" in text.split("@")[0] \
+    if _ENV_VAR.search(text) or text.startswith((".", "/", "~")) or _URL.match(text) \
             or text.endswith((".whl", ".tar.gz", ".zip")):
         return None
     try:
