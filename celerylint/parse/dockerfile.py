@@ -26,7 +26,7 @@ JSON_FORM = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLU
 _HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _PYTHON_TAG = re.compile(r"(?:^|[^0-9.])(?:python-?)?(3)\.(\d{1,2})(?![0-9])")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass
@@ -52,7 +52,7 @@ class Instruction:
     @property
     def args(self) -> str:
         """The arguments with flags removed, continuation lines joined."""
-        text = re.sub(r"\\[ \t]*\n", " ", self.text)
+        text = re.sub(r"\\[ \t]*(\n|$)", " ", self.text)
         for flag in self.flags.values():
             text = text.replace(flag, "", 1)
         return text.strip()
@@ -97,17 +97,21 @@ def _flags(text: str) -> dict[str, str]:
 def substitute(text: str, variables: dict[str, str]) -> str:
     """``$VAR`` and ``${VAR:-default}`` from ARG/ENV values; unknown ones stay as written."""
     def replace(match: re.Match) -> str:
-        name = match.group(1) or match.group(3)
+        name = match.group(1) or match.group(4)
+        operator, word = match.group(2), match.group(3)
+        if operator == "+":  # ${VAR:+word}: word when VAR is set, else empty
+            return word if name in variables else ""
         if name in variables:
             return variables[name]
-        if match.group(2) is not None:
-            return match.group(2)
+        if operator == "-":
+            return word
         return match.group(0)
     return _VAR.sub(replace, text)
 
 
 def python_version(image: str) -> str | None:
     """``3.11`` from ``python:3.11-slim``, ``python:3.11.7-bookworm``, ``...:python3.12-...``."""
+    image = image.split("@", 1)[0]  # python:3.11-slim@sha256:... keeps its tag
     name, _, tag = image.rpartition(":") if ":" in image.split("/")[-1] else (image, "", "")
     if not tag or "$" in tag:
         return None
@@ -142,6 +146,8 @@ def parse(source: SourceFile) -> Dockerfile | ParseProblem:
         indent = len(line) - len(line.lstrip())
         parts = [line]
         while parts[-1].rstrip().endswith(escape) and i + 1 < len(lines):
+            if i + 2 == len(lines) and not lines[i + 1]:
+                break  # the file ends with a continuation: nothing follows it
             i += 1
             nxt = lines[i]
             if not nxt.strip():  # BuildKit skips empty lines inside a continuation

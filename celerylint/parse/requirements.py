@@ -62,8 +62,9 @@ class RequirementsText:
 def parse_requirement(text: str) -> Requirement | None | str:
     """A Requirement, None for things that are not named requirements (paths, URLs, ``${X}``),
     or an error message."""
+    named = re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*@", text) is not None
     if _ENV_VAR.search(text) or text.startswith((".", "/", "~")) or _URL.match(text) \
-            or text.endswith((".whl", ".tar.gz", ".zip")):
+            or (not named and text.endswith((".whl", ".tar.gz", ".zip"))):
         return None
     try:
         return Requirement(text)
@@ -78,9 +79,10 @@ def read_file(text: str) -> RequirementsText:
     while i < len(lines):
         first = i
         logical = lines[i]
-        while logical.endswith("\\") and i + 1 < len(lines):
+        # like pip's join_lines: a comment line never continues, continuations join with nothing
+        while logical.endswith("\\") and not logical.lstrip().startswith("#") and i + 1 < len(lines):
             i += 1
-            logical = logical[:-1] + " " + lines[i]
+            logical = logical[:-1] + lines[i]
         i += 1
         content = _COMMENT.sub("", logical).strip()
         if not content:
@@ -134,8 +136,9 @@ def pip_install_args(command: SimpleCommand) -> list[Word] | None:
         i = 1
     else:
         return None
-    while i < len(words) and words[i].text.startswith("-"):
-        i += 1  # pip's global options (-q, --no-cache-dir, ...)
+    while i < len(words) and words[i].text.startswith("-"):  # pip's global options
+        takes_value = words[i].text in PIP_VALUE_OPTIONS
+        i += 2 if takes_value else 1
     if i < len(words) and words[i].text == "install":
         return words[i + 1:]
     return None

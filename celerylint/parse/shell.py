@@ -218,10 +218,10 @@ def tokenize(text: str, item: int = 0) -> list[Word | str]:
         if c == "$" and i + 1 < n and (text[i + 1] in "{_@*#?$!-" or text[i + 1].isalnum()):
             dynamic = True
         redirect = next((op for op in _REDIRECTS if text.startswith(op, i)), None)
-        if redirect and (start < 0 or "".join(buf).isdigit()):
-            if start >= 0:  # an fd number such as the 2 of 2>&1
+        if redirect:
+            if start >= 0 and "".join(buf).isdigit():  # an fd number such as the 2 of 2>&1
                 buf, start, dynamic = [], -1, False
-            flush()
+            flush()  # a redirection glued to a word (worker>/tmp/log) ends the word
             tokens.append(redirect)
             i += len(redirect)
             if redirect in ("<<", "<<-"):
@@ -299,6 +299,8 @@ def split(text: str, shell: str | None = "sh", item: int = 0) -> list[SimpleComm
                 pending_redirect = False
             else:
                 current.words.append(token)
+        elif token in ("<<", "<<-"):
+            pass  # the tokenizer already took the here-document's delimiter
         elif token in _REDIRECTS:
             pending_redirect = True
         else:
