@@ -43,8 +43,11 @@ def main() -> None:
 @click.option("--no-strict", is_flag=True, help="Accept unknown fields in Kubernetes objects.")
 @click.option("--max-file-size", default="10M", show_default=True,
               help="Skip files larger than this, with a notice.")
+@click.option("--startup-estimate", "estimates", multiple=True, metavar="STEP=SECONDS",
+              help="Seconds a start-up step takes, for probe-too-early "
+                   "(e.g. 'pip install=120'; repeatable).")
 def check(paths: tuple[str, ...], output_format: str, kubernetes_version: str | None,
-          no_strict: bool, max_file_size: str) -> None:
+          no_strict: bool, max_file_size: str, estimates: tuple[str, ...]) -> None:
     """Check Kubernetes manifests, Dockerfiles and requirements files under PATHS.
 
     Directories are walked (skipping .git, virtualenvs and node_modules); `-` reads YAML from
@@ -66,6 +69,13 @@ def check(paths: tuple[str, ...], output_format: str, kubernetes_version: str | 
     for skip in skipped:
         click.echo(f"celerylint: skipped {skip.path}: {skip.reason}", err=True)
     settings = Settings(kubernetes_version=kubernetes_version, strict_schema=not no_strict)
+    for estimate in estimates:
+        step, _, seconds = estimate.rpartition("=")
+        if step not in settings.startup_estimates or not seconds.isdigit():
+            raise click.BadParameter(
+                f"'{estimate}': expected STEP=SECONDS with STEP one of "
+                f"{', '.join(sorted(settings.startup_estimates))}", param_hint="--startup-estimate")
+        settings.startup_estimates[step] = int(seconds)
     diagnostics = run(deployment, settings)
     files = len(deployment.sources) + len({p.path for p in deployment.problems} -
                                           {s.path for s in deployment.sources})

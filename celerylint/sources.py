@@ -49,6 +49,24 @@ def classify(path: Path) -> str | None:
     return None
 
 
+def sniff(path: Path) -> str:
+    """The kind of a file named on the command line whose name says nothing: a Dockerfile when
+    it starts with FROM or ARG, a requirements file when named so, else YAML (which JSON is)."""
+    lower = path.name.lower()
+    if "requirements" in lower or "constraints" in lower:
+        return REQUIREMENTS
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return YAML  # reading it again reports why it cannot be read
+    for line in head.splitlines():
+        word = line.strip().split(" ", 1)[0].upper()
+        if word and not word.startswith("#"):
+            return DOCKERFILE if word in ("FROM", "ARG") else YAML
+    return YAML
+
+
 @dataclass
 class SourceFile:
     """One file's text, normalised to ``\\n`` line ends; ``path`` is what users see."""

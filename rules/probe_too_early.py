@@ -6,7 +6,7 @@ creating a virtualenv ...) with a liveness or startup probe whose kill deadline 
 work can finish. The deadline is when the last allowed failure happens:
 `initialDelaySeconds + (failureThreshold - 1) x periodSeconds + timeoutSeconds`, with Kubernetes'
 defaults (0, 3, 10 s, 1 s). The work is estimated per step (`pip install` 60 s, `poetry install`
-90 s, `apt-get install` 45 s ...; set your own in the settings). A readiness probe in the same
+90 s, `apt-get install` 45 s ...; set your own with `--startup-estimate "pip install=120"`). A readiness probe in the same
 situation is reported as `info`: it does not restart the container, it only keeps it unready.
 
 ## Symptoms

@@ -393,3 +393,21 @@ def test_invocations_across_a_script():
 def test_invocations_of_nothing():
     assert invocations([]) == []
     assert invocations(split("echo hi; sleep 1")) == []
+
+
+def test_dynamic_queues_are_unknown_not_a_queue_name():
+    from celerylint.parse.celery_cli import invocations
+    from celerylint.parse.shell import split
+
+    [inv] = invocations(split("celery -A proj worker -Q $QUEUES"))
+    assert inv.queues is None
+
+
+def test_multi_and_standalone_flower_take_the_app_after_their_command():
+    from celerylint.parse.celery_cli import invocations
+    from celerylint.parse.shell import split
+
+    multi, flower, old = invocations(split(
+        "celery multi start w1 -A proj -l info; flower -A proj --port=5555; celery worker -A proj"))
+    assert not multi.app_after_subcommand and not flower.app_after_subcommand
+    assert old.app_after_subcommand

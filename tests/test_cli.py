@@ -78,3 +78,22 @@ def test_python_dash_m_and_version():
     out = subprocess.run([sys.executable, "-m", "celerylint", "--version"], capture_output=True,
                          text=True)
     assert out.returncode == 0 and out.stdout.startswith("celerylint, version ")
+
+
+def test_startup_estimate_is_configurable():
+    # the seed's liveness deadline is 51 s: with a 45 s estimate for pip install it is enough
+    quick = cli("check", "--format", "json", "--startup-estimate", "pip install=45", BROKEN)
+    names = [d["name"] for d in json.loads(quick.stdout)["diagnostics"]]
+    assert names.count("probe-too-early") == 1  # only the readiness probe (21 s) remains
+    bad = cli("check", "--startup-estimate", "pip=ten", BROKEN)
+    assert bad.returncode == 2 and "STEP=SECONDS" in bad.stderr
+
+
+def test_explicit_files_are_read_whatever_their_name(tmp_path):
+    manifest = (FIXTURES / "seed-002-stratdata/broken/kubernetes/celery/celery-deployment.yaml")
+    (tmp_path / "celery.k8s").write_text(manifest.read_text())
+    (tmp_path / "worker.containerfile.txt").write_text(
+        "FROM python:3.11-slim\nRUN pip install celery[redis]==5.3.4 redis==5.0.1\n")
+    result = cli("check", "--format", "json", "celery.k8s", "worker.containerfile.txt", cwd=tmp_path)
+    paths = [d["path"] for d in json.loads(result.stdout)["diagnostics"]]
+    assert paths.count("celery.k8s") == 6 and paths.count("worker.containerfile.txt") == 1

@@ -184,6 +184,7 @@ class Deployment:
     objects: list[KubeObject] = field(default_factory=list)
     workloads: list[Workload] = field(default_factory=list)
     requirement_sets: list[RequirementSet] = field(default_factory=list)
+    dockerfiles: list[Any] = field(default_factory=list)  # parse.dockerfile.Dockerfile
     problems: list[ParseProblem] = field(default_factory=list)
 
     def containers(self, include_init: bool = False):

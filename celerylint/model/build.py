@@ -49,10 +49,9 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE) -> tuple[D
         if arg == "-":
             take(src.read_stdin(max_size))
     for path, kind, explicit in src.walk([p for p in paths if p != "-"]):
+        if kind is None and explicit and path.is_file():
+            kind = src.sniff(path)
         if kind is None:
-            if explicit:
-                skipped.append(Skip(src.display_path(path), "not a file celerylint reads "
-                                    "(YAML, Dockerfile or requirements file)"))
             continue
         take(src.read(path, kind, max_size))
 
@@ -70,6 +69,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE) -> tuple[D
                                f"image {container.image}", container.word_span)
             if pip_set:
                 deployment.requirement_sets.append(pip_set)
+    deployment.dockerfiles = dockerfiles
     for parsed in dockerfiles:
         deployment.requirement_sets.extend(_dockerfile_sets(parsed))
     return deployment, skipped

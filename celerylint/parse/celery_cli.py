@@ -145,8 +145,11 @@ class CeleryInvocation:
 
     @property
     def queues(self) -> list[str] | None:
-        value = self.value("queues")
-        return [q.strip() for q in value.split(",") if q.strip()] if value else None
+        """The ``-Q`` queues; None when not given or computed at run time."""
+        opt = self.options.get("queues")
+        if opt is None or opt.dynamic or not opt.value:
+            return None
+        return [q.strip() for q in opt.value.split(",") if q.strip()]
 
     @property
     def open_ended(self) -> bool:
@@ -271,7 +274,9 @@ def _option(inv: CeleryInvocation, table: OptionTable, words: list[Word], i: int
 def _set(inv: CeleryInvocation, name: str, flag: Word, value: str | None,
          value_word: Word | None, after_subcommand: bool) -> None:
     inv.options[name] = Option(name, flag, value, value_word)
-    if name == "app" and after_subcommand:
+    # `celery multi start w1 -A app` and `flower -A app` are written that way in every version
+    if name == "app" and after_subcommand and inv.subcommand != "multi" \
+            and inv.program.name != "flower":
         inv.app_after_subcommand = True
 
 

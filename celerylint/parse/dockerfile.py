@@ -74,6 +74,55 @@ class Stage:
     python: str | None  # "3.11" when the base image tag says so
     instructions: list[Instruction] = field(default_factory=list)
 
+    def last(self, keyword: str) -> Instruction | None:
+        """The instruction that takes effect (the last CMD, ENTRYPOINT, USER ...)."""
+        return next((i for i in reversed(self.instructions) if i.keyword == keyword), None)
+
+    @property
+    def workdir(self) -> str | None:
+        """The working directory the image's process starts in (WORKDIR, relative ones joined)."""
+        current: str | None = None
+        for instruction in self.instructions:
+            if instruction.keyword == "WORKDIR":
+                path = instruction.args.strip().strip('"')
+                current = path if path.startswith("/") or current is None else \
+                    current.rstrip("/") + "/" + path
+        return current
+
+    @property
+    def user(self) -> str | None:
+        found = self.last("USER")
+        return found.args.strip() if found else None
+
+    @property
+    def env(self) -> dict[str, str]:
+        """ENV values, both ``ENV k=v k2=v2`` and the legacy ``ENV k v``."""
+        values: dict[str, str] = {}
+        for instruction in self.instructions:
+            if instruction.keyword != "ENV":
+                continue
+            text = instruction.args
+            if "=" not in text.split(None, 1)[0]:
+                key, _, value = text.partition(" ")
+                values[key] = value.strip()
+                continue
+            for match in re.finditer(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\'[^\']*\'|\S*)', text):
+                values[match.group(1)] = match.group(2).strip('"\'')
+        return values
+
+    @property
+    def copies(self) -> list[tuple[list[str], str, Instruction]]:
+        """``(sources, destination, instruction)`` of each COPY/ADD from the build context."""
+        found = []
+        for instruction in self.instructions:
+            if instruction.keyword not in ("COPY", "ADD") or "from" in instruction.flags:
+                continue
+            words = instruction.json_args if instruction.json_args is not None else [
+                w for w in instruction.args.split() if not w.startswith("--")]
+            if len(words) >= 2:
+                found.append((words[:-1], words[-1], instruction))
+        return found
+
 
 @dataclass
 class Dockerfile:
