@@ -96,6 +96,24 @@ def _scan_paren(text: str, i: int) -> int:
     raise ShellSyntaxError("unterminated $(")
 
 
+def _substitution_end(text: str, i: int) -> int | None:
+    """End index of a ``$(...)`` or backquote substitution starting at ``i``, else None."""
+    if text.startswith("$(", i):
+        return _scan_paren(text, i + 1)
+    if text[i] == "`":
+        j = text.find("`", i + 1)
+        if j < 0:
+            raise ShellSyntaxError("unterminated backquote")
+        return j + 1
+    return None
+
+
+def _is_expansion(text: str, i: int) -> bool:
+    """``$NAME``, ``${...}``, ``$1``, ``$@`` ... at ``i``."""
+    return text[i] == "$" and i + 1 < len(text) and (
+        text[i + 1] in "{_@*#?$!-" or text[i + 1].isalnum())
+
+
 def _scan_double(text: str, i: int) -> tuple[str, int, bool]:
     """Read a double-quoted string from after its opening quote: value, end index, dynamic."""
     out: list[str] = []
@@ -117,22 +135,13 @@ def _scan_double(text: str, i: int) -> tuple[str, int, bool]:
             out.append(c)
             i += 1
             continue
-        if c == "$" and i + 1 < n and text[i + 1] == "(":
-            end = _scan_paren(text, i + 1)
+        end = _substitution_end(text, i)
+        if end is not None:
             out.append(text[i:end])
             dynamic = True
             i = end
             continue
-        if c == "`":
-            j = text.find("`", i + 1)
-            if j < 0:
-                raise ShellSyntaxError("unterminated backquote")
-            out.append(text[i:j + 1])
-            dynamic = True
-            i = j + 1
-            continue
-        if c == "$" and i + 1 < n and (text[i + 1] in "{_@*#?$!-" or text[i + 1].isalnum()):
-            dynamic = True
+        dynamic = dynamic or _is_expansion(text, i)
         out.append(c)
         i += 1
     raise ShellSyntaxError("unterminated double quote")
@@ -197,26 +206,15 @@ def tokenize(text: str, item: int = 0) -> list[Word | str]:
             buf.append(value)
             dynamic = dynamic or dyn
             continue
-        if c == "$" and i + 1 < n and text[i + 1] == "(":
+        end = _substitution_end(text, i)
+        if end is not None:
             if start < 0:
                 start = i
-            end = _scan_paren(text, i + 1)
             buf.append(text[i:end])
             dynamic = True
             i = end
             continue
-        if c == "`":
-            j = text.find("`", i + 1)
-            if j < 0:
-                raise ShellSyntaxError("unterminated backquote")
-            if start < 0:
-                start = i
-            buf.append(text[i:j + 1])
-            dynamic = True
-            i = j + 1
-            continue
-        if c == "$" and i + 1 < n and (text[i + 1] in "{_@*#?$!-" or text[i + 1].isalnum()):
-            dynamic = True
+        dynamic = dynamic or _is_expansion(text, i)
         redirect = next((op for op in _REDIRECTS if text.startswith(op, i)), None)
         if redirect:
             if start >= 0 and "".join(buf).isdigit():  # an fd number such as the 2 of 2>&1
