@@ -38,6 +38,11 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
               show_default=True, help="Output format.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print the fixes as a unified diff (git apply / patch -p1); change nothing.")
+@click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes to the files.")
+@click.option("--unsafe-fixes", is_flag=True,
+              help="With --fix or --diff, also the fixes that change behaviour (review them).")
 @click.option("--kubernetes-version", default=None, metavar="1.NN",
               help="Kubernetes version for schema checks (default: the newest bundled).")
 @click.option("--no-strict", is_flag=True, help="Accept unknown fields in Kubernetes objects.")
@@ -46,18 +51,24 @@ def main() -> None:
 @click.option("--startup-estimate", "estimates", multiple=True, metavar="STEP=SECONDS",
               help="Seconds a start-up step takes, for probe-too-early "
                    "(e.g. 'pip install=120'; repeatable).")
-def check(paths: tuple[str, ...], output_format: str, kubernetes_version: str | None,
-          no_strict: bool, max_file_size: str, estimates: tuple[str, ...]) -> None:
+def check(paths: tuple[str, ...], output_format: str, show_diff: bool, apply_fixes: bool,
+          unsafe_fixes: bool, kubernetes_version: str | None, no_strict: bool, max_file_size: str,
+          estimates: tuple[str, ...]) -> None:
     """Check Kubernetes manifests, Dockerfiles and requirements files under PATHS.
 
     Directories are walked (skipping .git, virtualenvs and node_modules); `-` reads YAML from
     standard input, for example `kubectl get deploy -o yaml | celerylint check -`.
     """
+    if show_diff and apply_fixes:
+        raise click.UsageError("--fix and --diff cannot be used together: --diff changes nothing")
     missing = [p for p in paths if p != "-" and not os.path.lexists(p)]
     if missing:
         raise click.UsageError(f"path does not exist: {missing[0]}")
+    if (show_diff or apply_fixes) and "-" in paths:
+        raise click.UsageError("--fix and --diff need files: standard input cannot be rewritten")
     from celerylint import kubeschema
     from celerylint.engine import Settings, run
+    from celerylint.fixes import apply
     from celerylint.model.build import load
     from celerylint.report import Result
 
@@ -65,9 +76,6 @@ def check(paths: tuple[str, ...], output_format: str, kubernetes_version: str | 
         raise click.BadParameter(
             f"no bundled schemas for {kubernetes_version} (available: "
             f"{', '.join(kubeschema.versions()) or 'none'})", param_hint="--kubernetes-version")
-    deployment, skipped = load(list(paths), _size(max_file_size))
-    for skip in skipped:
-        click.echo(f"celerylint: skipped {skip.path}: {skip.reason}", err=True)
     settings = Settings(kubernetes_version=kubernetes_version, strict_schema=not no_strict)
     for estimate in estimates:
         step, _, seconds = estimate.rpartition("=")
@@ -76,10 +84,40 @@ def check(paths: tuple[str, ...], output_format: str, kubernetes_version: str | 
                 f"'{estimate}': expected STEP=SECONDS with STEP one of "
                 f"{', '.join(sorted(settings.startup_estimates))}", param_hint="--startup-estimate")
         settings.startup_estimates[step] = int(seconds)
-    diagnostics = run(deployment, settings)
+    max_size = _size(max_file_size)
+
+    def lint(overlay):
+        deployment, skipped = load(list(paths), max_size, overlay)
+        return deployment, skipped, run(deployment, settings)
+
+    if show_diff or apply_fixes:
+        outcome = apply.fix_all(lint, unsafe_fixes)
+        deployment, skipped = outcome.deployment, outcome.skipped
+    else:
+        outcome = None
+        deployment, skipped, _ = lint_result = lint(None)
+    for skip in skipped:
+        click.echo(f"celerylint: skipped {skip.path}: {skip.reason}", err=True)
+    if show_diff:
+        diff = outcome.diff()
+        sys.stdout.write(diff)
+        click.echo(f"celerylint: {outcome.fixed} fix{'es' if outcome.fixed != 1 else ''} "
+                   "would be applied (--fix applies them)", err=True)
+        sys.exit(1 if diff else 0)
+    if apply_fixes:
+        for problem in apply.write(outcome):
+            click.echo(f"celerylint: {problem}", err=True)
+        diagnostics = outcome.remaining
+    else:
+        diagnostics = lint_result[2]
+    sources = {s.path: s for s in deployment.sources}
+    for diagnostic in diagnostics:
+        if diagnostic.fix is not None:
+            diagnostic.fix.diff = apply.fix_diff(diagnostic.fix, sources)
     files = len(deployment.sources) + len({p.path for p in deployment.problems} -
                                           {s.path for s in deployment.sources})
-    result = Result(diagnostics, files, skipped)
+    result = Result(diagnostics, files, skipped, fixed=outcome.fixed if outcome else None,
+                    unsafe_fixes=unsafe_fixes)
     if output_format == "json":
         from celerylint.report import json as reporter
     else:

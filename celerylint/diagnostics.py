@@ -7,7 +7,7 @@ Positions are 1-based; ``end_column`` is exclusive, as in LSP and SARIF.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class Severity(str, enum.Enum):
@@ -41,6 +41,37 @@ class Span:
         return cls(path, line, 1, line, max(len(text), 0) + 1)
 
 
+class Applicability(str, enum.Enum):
+    """Whether a fix may be applied unattended (``--fix``) or needs review (``--unsafe-fixes``)."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``text[start:end]`` of one file by ``content`` (insert: start == end).
+
+    Offsets index the file's text as read (``\n`` line ends); the span is for people and JSON.
+    """
+
+    path: str
+    start: int
+    end: int
+    content: str
+    span: Span
+
+
+@dataclass
+class Fix:
+    """A patch for one finding: text edits on the original files, ruff-style."""
+
+    title: str
+    edits: list[Edit]
+    applicability: Applicability = Applicability.SAFE
+    diff: str = ""  # the unified diff of this fix alone, filled in before reporting
+
+
 @dataclass
 class Finding:
     """What a rule yields; the engine stamps the rule's code, name and severity on it."""
@@ -49,6 +80,7 @@ class Finding:
     message: str
     hint: str = ""
     severity: Severity | None = None  # None: the rule's default
+    fix: Fix | None = None
 
 
 @dataclass
@@ -61,8 +93,7 @@ class Diagnostic:
     span: Span
     message: str
     hint: str = ""
-    fix: None = None
-    related: list[Span] = field(default_factory=list)
+    fix: Fix | None = None
 
     @property
     def path(self) -> str:

@@ -82,7 +82,7 @@ def run(deployment: Deployment, settings: Settings, rules: list[Rule] | None = N
     for rule in rules if rules is not None else all_rules():
         for finding in rule.check(context):
             diagnostic = Diagnostic(rule.code, rule.name, finding.severity or rule.severity,
-                                    finding.span, finding.message, finding.hint)
+                                    finding.span, finding.message, finding.hint, finding.fix)
             # the same requirements file reached twice (directly and through -r) reports once
             diagnostics.setdefault((rule.code, finding.span, finding.message), diagnostic)
     return sorted(diagnostics.values(), key=Diagnostic.sort_key)

@@ -53,6 +53,27 @@ def releases() -> dict[str, list[Release]]:
     return table
 
 
+def newest_fitting(pinned: Sequence, culprit, conflict: Conflict, python: str | None,
+                   allow_pre: bool = False) -> Version | None:
+    """The newest release of the culprit's package that, pinned instead, lets the set install."""
+    from dataclasses import replace
+
+    if conflict.needed is None:
+        return None
+    name = canonicalize_name(culprit.requirement.name)
+    for release in releases().get(name, []):
+        if release.yanked or (release.version.is_prerelease and not allow_pre):
+            continue
+        if not conflict.needed.contains(release.version, prereleases=True):
+            continue
+        requirement = Requirement(str(culprit.requirement))
+        requirement.specifier = SpecifierSet(f"=={release.version}")
+        trial = [replace(p, requirement=requirement) if p is culprit else p for p in pinned]
+        if check(trial, python or conflict.python, allow_pre) is None:
+            return release.version
+    return None
+
+
 def known(name: str) -> bool:
     return canonicalize_name(name) in releases()
 
@@ -183,6 +204,7 @@ class Conflict:
     culprit: object  # the user's PinnedRequirement that the finding is reported at
     message: str
     python: str
+    needed: SpecifierSet | None = None  # what a release requires of the culprit's package
 
 
 def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str, SpecifierSet],
@@ -263,7 +285,7 @@ def _explain(causes, wanted: list[Wanted], constraints: dict[str, Wanted], pytho
         pinned = f"{user.name}{format_specifier(user.specifier)}"
         how = "constrained" if user.origin.constraint else "pinned"
         message = f"{chain}{who} {verb} {needed}, but {pinned} is {how} at {user.origin.where}"
-        return Conflict(user.origin, message, python)
+        return Conflict(user.origin, message, python, cause.requirement.specifier)
     other = next((c for c in from_releases if c.requirement.name == cause.requirement.name
                   and c.parent.release.name != parent.release.name), None)
     detail = ""

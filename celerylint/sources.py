@@ -8,6 +8,7 @@ files are still checked.
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import os
 import sys
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ class SourceFile:
     text: str
     abspath: str | None
     crlf: bool = False
+    encoding: str = "utf-8"  # "utf-8-sig" (a BOM) or "utf-16" are written back the same way
+    digest: str = ""  # of the bytes read, so --fix can refuse a file changed since
 
     @property
     def lines(self) -> list[str]:
@@ -84,6 +87,28 @@ class SourceFile:
             cached = self.text.split("\n")
             self.__dict__["_lines"] = cached
         return cached
+
+    def offset(self, line: int, column: int) -> int:
+        """Character offset in ``text`` of a 1-based line and column."""
+        starts = self.__dict__.get("_starts")
+        if starts is None:
+            starts = [0]
+            for row in self.lines[:-1]:
+                starts.append(starts[-1] + len(row) + 1)
+            self.__dict__["_starts"] = starts
+        line = min(max(line, 1), len(starts))
+        return min(starts[line - 1] + column - 1, len(self.text))
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based (line, column) of a character offset in ``text``."""
+        line = self.text.count("\n", 0, offset) + 1
+        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+
+    def encode(self, text: str) -> bytes:
+        """Bytes for new text, with this file's line ends and encoding."""
+        if self.crlf:
+            text = text.replace("\n", "\r\n")
+        return text.encode(self.encoding)
 
 
 @dataclass
@@ -146,24 +171,28 @@ def walk(paths: list[str]) -> Iterator[tuple[Path, str | None, bool]]:
 
 
 def decode(data: bytes) -> tuple[str | None, str]:
-    """Text from bytes (UTF-8, UTF-8 with BOM, or UTF-16 with BOM), or None and why not."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """Text and its encoding from bytes (UTF-8, UTF-8 with BOM, UTF-16 with BOM), or None and
+    why not."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16"), ""
+            return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
             return None, f"invalid UTF-16 ({exc.reason})"
+    encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     try:
-        return data.decode("utf-8"), ""
+        return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         return None, f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})"
 
 
-def read(path: Path, kind: str, max_size: int) -> SourceFile | Skip | ParseProblem:
-    """Read one file; never raises."""
+def read(path: Path, kind: str, max_size: int,
+         overlay: dict[str, SourceFile] | None = None) -> SourceFile | Skip | ParseProblem:
+    """Read one file; never raises. ``overlay`` holds files already edited in memory by
+    ``--fix``/``--diff`` passes, by absolute path."""
     shown = display_path(path)
+    if overlay and str(path.resolve()) in overlay:
+        return overlay[str(path.resolve())]
     try:
         if path.is_dir():
             return Skip(shown, "is a directory")
@@ -180,14 +209,14 @@ def read(path: Path, kind: str, max_size: int) -> SourceFile | Skip | ParseProbl
 def from_bytes(shown: str, kind: str, data: bytes, abspath: str | None = None) -> SourceFile | Skip | ParseProblem:
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return Skip(shown, "binary file")
-    text, why = decode(data)
+    text, how = decode(data)
     if text is None:
-        line = int(why.split(":")[0].split()[1]) if why.startswith("line ") else 1
-        return ParseProblem(shown, line, 1, why.split(": ", 1)[-1])
+        line = int(how.split(":")[0].split()[1]) if how.startswith("line ") else 1
+        return ParseProblem(shown, line, 1, how.split(": ", 1)[-1])
     crlf = "\r\n" in text
     if crlf:
         text = text.replace("\r\n", "\n")
-    return SourceFile(shown, kind, text, abspath, crlf)
+    return SourceFile(shown, kind, text, abspath, crlf, how, hashlib.sha256(data).hexdigest())
 
 
 def read_stdin(max_size: int) -> SourceFile | Skip | ParseProblem:

@@ -46,8 +46,12 @@ from __future__ import annotations
 import posixpath
 from typing import Iterator
 
-from celerylint.diagnostics import Finding, Severity
+from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
+from celerylint.fixes.kubernetes import add_args, add_volume, replace_arg, unique_volume_name
+from celerylint.model import Container
+from celerylint.parse.celery_cli import CeleryInvocation, Option
+from celerylint.parse.shell import Word
 from celerylint.rules_support import env_mentions, working_directory, writable
 
 CODE = "CL101"
@@ -57,6 +61,8 @@ SUMMARY = "beat's schedule file would be written on a read-only filesystem"
 
 DEFAULT_FILE = "celerybeat-schedule"
 FILE_SCHEDULERS = ("celery.beat:PersistentScheduler", "celery.beat.PersistentScheduler")
+#: Where the fix mounts a new emptyDir when the pod has no writable volume to reuse.
+STATE_DIR = "/var/lib/celery"
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -101,4 +107,31 @@ def check(context: Context) -> Iterator[Finding]:
                 "pass -s <dir>/celerybeat-schedule with <dir> on a writable volume (an emptyDir, "
                 "or a PersistentVolumeClaim to keep last-run times), or use a scheduler that "
                 "keeps no file (django-celery-beat's DatabaseScheduler, RedBeat)",
+                fix=_fix(container, anchor, schedule) if anchor else None,
             )
+
+
+def _fix(container: Container, anchor: Word, schedule: Option | None) -> Fix | None:
+    """``-s`` on a writable volume: the pod's own emptyDir or PVC, else a new emptyDir."""
+    reuse = next((m for m in container.mounts if m.writable and m.volume is not None
+                  and m.volume.kind in ("emptyDir", "persistentVolumeClaim")
+                  and not m.sub_path and m.path.rstrip("/")), None)
+    if reuse is not None:
+        directory, volume_edits = reuse.path.rstrip("/"), []
+        where = f"on the writable volume '{reuse.name}'"
+    else:
+        if any(m.path.rstrip("/") == STATE_DIR for m in container.mounts):
+            return None
+        name = unique_volume_name(container.workload, "beat-schedule")
+        volume_edits = add_volume(container, name, {"emptyDir": {}}, STATE_DIR)
+        directory, where = STATE_DIR, f"and mount an emptyDir '{name}' at {STATE_DIR}"
+        if volume_edits is None:
+            return None
+    path = f"{directory}/celerybeat-schedule"
+    if schedule is not None:
+        argument = replace_arg(container, schedule.value_word, path) if schedule.value_word else None
+    else:
+        argument = add_args(container, anchor, ["-s", path])
+    if argument is None:
+        return None
+    return Fix(f"pass -s {path} {where}", [argument, *volume_edits])

@@ -41,9 +41,16 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import re
+
 from celerylint import resolver
-from celerylint.diagnostics import Finding, Severity
+from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
+from celerylint.fixes.yamledit import edit
+from celerylint.model import RequirementSet
+from celerylint.sources import SourceFile
+
+_SPECIFIER = re.compile(r"^(\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*)([^;@]*?)(\s*(?:;.*)?)$")
 
 CODE = "CL401"
 NAME = "dependency-conflict"
@@ -52,6 +59,7 @@ SUMMARY = "requirements that no install can satisfy among Celery and its depende
 
 
 def check(context: Context) -> Iterator[Finding]:
+    sources = {s.path: s for s in context.deployment.sources}
     for requirement_set in context.deployment.requirement_sets:
         if not any(resolver.known(p.name) for p in requirement_set.requirements):
             continue
@@ -69,4 +77,29 @@ def check(context: Context) -> Iterator[Finding]:
             f"{conflict.message}{python}: pip fails with ResolutionImpossible",
             "drop the conflicting pin and let Celery's extra choose, pin a version inside the "
             "required range, or change the Celery version",
+            fix=_fix(requirement_set, conflict, sources),
         )
+
+
+def _fix(requirement_set: RequirementSet, conflict: resolver.Conflict,
+         sources: dict[str, SourceFile]) -> Fix | None:
+    """Re-pin the culprit to the newest release that lets the whole set install."""
+    culprit = conflict.culprit
+    specifier = list(culprit.requirement.specifier)
+    if len(specifier) != 1 or specifier[0].operator != "==" or culprit.span.path not in sources:
+        return None  # only exact pins are rewritten; a range is the user's intent to revise
+    version = resolver.newest_fitting(requirement_set.requirements, culprit, conflict,
+                                      requirement_set.python, requirement_set.allow_pre)
+    source = sources[culprit.span.path]
+    span = culprit.span
+    start, end = source.offset(span.line, span.column), source.offset(span.end_line, span.end_column)
+    found = source.text.find(culprit.text, start, end + 1)
+    match = _SPECIFIER.match(culprit.text)
+    if version is None or found < 0 or not match:
+        return None
+    new_text = f"{match.group(1)}=={version}{match.group(3)}"
+    title = f"pin {culprit.name}=={version}, the newest release that fits"
+    if culprit.hashed:
+        return Fix(title + " (unsafe: the --hash values on this line must be regenerated)",
+                   [edit(source, found, found + len(culprit.text), new_text)], Applicability.UNSAFE)
+    return Fix(title, [edit(source, found, found + len(culprit.text), new_text)])

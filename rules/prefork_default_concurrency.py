@@ -39,8 +39,9 @@ from __future__ import annotations
 import math
 from typing import Iterator
 
-from celerylint.diagnostics import Finding, Severity
+from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
+from celerylint.fixes.kubernetes import add_args
 from celerylint.rules_support import cpu_quantity, env_mentions
 
 CODE = "CL202"
@@ -62,11 +63,14 @@ def check(context: Context) -> Iterator[Finding]:
             cpu = cpu_quantity(limits["cpu"]) if "cpu" in limits else None
             suggested = max(1, math.floor(cpu)) if cpu is not None else 2
             shown = ", ".join(f"{k}: {v}" for k, v in limits.items())
+            anchor = invocation.subcommand_word or invocation.program
+            argument = add_args(container, anchor, [f"--concurrency={suggested}"])
             yield Finding(
-                container.word_span(invocation.subcommand_word or invocation.program),
+                container.word_span(anchor),
                 f"prefork worker in {container.where} has no --concurrency: Celery forks one "
                 f"child per CPU of the node (os.cpu_count()), ignoring the container limits "
                 f"({shown}), so the pod is OOMKilled or throttled on large nodes",
                 f"add --concurrency={suggested} to the worker command "
                 + ("(from the CPU limit)" if cpu is not None else "(no CPU limit: size it to memory)"),
+                fix=Fix(f"add --concurrency={suggested}", [argument]) if argument else None,
             )

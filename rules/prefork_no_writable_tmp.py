@@ -35,8 +35,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from celerylint.diagnostics import Finding, Severity
+from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
+from celerylint.fixes.kubernetes import add_volume, unique_volume_name
+from celerylint.model import Container
 from celerylint.rules_support import working_directory, writable
 
 CODE = "CL201"
@@ -68,4 +70,15 @@ def check(context: Context) -> Iterator[Finding]:
                 f"temporary directory found in [{tried}]\")'",
                 "mount an emptyDir at /tmp (emptyDir: {medium: Memory, sizeLimit: 64Mi}), or set "
                 "the env var TMPDIR=/dev/shm",
+                fix=_fix(container),
             )
+
+
+def _fix(container: Container) -> Fix | None:
+    if any(m.path.rstrip("/") == "/tmp" for m in container.mounts):
+        return None  # /tmp is mounted read-only on purpose: that is for a person to change
+    name = unique_volume_name(container.workload, "tmp")
+    edits = add_volume(container, name, {"emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
+                       "/tmp")
+    return Fix(f"mount an emptyDir '{name}' (medium: Memory, sizeLimit: 64Mi) at /tmp", edits) \
+        if edits else None

@@ -41,8 +41,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from celerylint.diagnostics import Finding, Severity
+from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
+from celerylint.fixes.yamledit import set_value
 from celerylint.model import Container, Probe
 from celerylint.parse.requirements import pip_install_args
 from celerylint.parse.shell import SimpleCommand
@@ -118,4 +119,19 @@ def _finding(container: Container, probe: Probe, work: str, estimate: int) -> Fi
         f"exceeds {estimate} s (for example failureThreshold: {estimate // 10 + 3}, "
         "periodSeconds: 10)",
         severity=Severity.INFO if probe.kind == "readiness" else None,
+        fix=_fix(container, probe, estimate),
     )
+
+
+def _fix(container: Container, probe: Probe, estimate: int) -> Fix:
+    """Make the probe patient enough: a later first probe, or for a startup probe (whose job is
+    exactly this) more allowed failures."""
+    source = container.workload.source
+    if probe.kind == "startup":
+        needed = -(-(estimate - probe.initial_delay - probe.timeout) // probe.period) + 1
+        return Fix(f"raise startupProbe failureThreshold to {needed}",
+                   [set_value(source, probe.data, "failureThreshold", needed)])
+    needed = estimate - (probe.failure_threshold - 1) * probe.period - probe.timeout
+    needed = max(-(-needed // 10) * 10, probe.initial_delay)
+    return Fix(f"raise {probe.kind}Probe initialDelaySeconds to {needed}",
+               [set_value(source, probe.data, "initialDelaySeconds", needed)])

@@ -18,7 +18,8 @@ def test_text_output_lines_hints_and_summary():
     assert first.startswith(f"{BROKEN}/kubernetes/celery/celery-deployment.yaml:45:63: CL401 error: ")
     assert first.endswith("(dependency-conflict)")
     assert lines[1].startswith("    hint: ")
-    assert lines[-1] == "Found 6 problems (5 errors, 1 info) in 1 file."
+    assert lines[2] == "    fix (safe, --fix): pin redis==4.6.0, the newest release that fits"
+    assert lines[-1] == "Found 6 problems (5 errors, 1 info) in 1 file. 6 fixable with --fix."
     assert "\033[" not in result.stdout  # no colour when not a terminal
 
 
@@ -35,12 +36,19 @@ def test_json_output_follows_the_design_conventions():
     assert data["version"]
     assert data["summary"]["error"] == 5 and data["summary"]["info"] == 1
     first = data["diagnostics"][0]
+    path = f"{BROKEN}/kubernetes/celery/celery-deployment.yaml"
     assert first == {
-        "code": "CL401", "name": "dependency-conflict", "severity": "error",
-        "path": f"{BROKEN}/kubernetes/celery/celery-deployment.yaml",
+        "code": "CL401", "name": "dependency-conflict", "severity": "error", "path": path,
         "line": 45, "column": 63, "end_line": 45, "end_column": 75,
-        "message": first["message"], "hint": first["hint"], "fix": None,
+        "message": first["message"], "hint": first["hint"], "fix": first["fix"],
     }
+    fix = first["fix"]
+    assert fix["applicability"] == "safe"
+    assert fix["edits"] == [{"path": path, "line": 45, "column": 63, "end_line": 45,
+                             "end_column": 75, "content": "redis==4.6.0"}]
+    assert fix["diff"].startswith(f"--- a/{path}\n+++ b/{path}\n@@ -42,7 +42,7 @@\n")
+    assert "+            - pip install --no-cache-dir celery[redis]==5.3.4 redis==4.6.0 &&" in fix["diff"]
+    assert data["summary"]["fixable"] == 6 and data["summary"]["fixed"] == 0
 
 
 def test_paths_are_relative_to_the_working_directory():

@@ -15,7 +15,7 @@ from typing import Any
 from celerylint.diagnostics import Span
 from celerylint.parse.celery_cli import CeleryInvocation
 from celerylint.parse.shell import SimpleCommand, Word
-from celerylint.parse.yamlnodes import locate
+from celerylint.parse.yamlnodes import YList, YMap, locate
 from celerylint.sources import ParseProblem, SourceFile
 
 #: Volume sources that Kubernetes always mounts read-only.
@@ -65,7 +65,7 @@ class Probe:
     timeout: int
     failure_threshold: int
     span: Span  # the probe's key (``livenessProbe:``)
-    explicit: set[str] = field(default_factory=set)
+    data: YMap  # the probe's mapping, for fixes
 
     @property
     def deadline(self) -> int:
@@ -85,7 +85,7 @@ class Container:
     name: str
     image: str | None
     argv: list[str]
-    argv_pos: list[tuple[int, int, int, int]]  # where each argv item is written
+    argv_items: list[tuple[YList, int]]  # the YAML list (command or args) and index of each item
     argv_from_command: bool  # False when only ``args`` is set (the image's ENTRYPOINT runs)
     commands: list[SimpleCommand] | None  # None: the command line could not be read
     celery: list[CeleryInvocation]
@@ -99,6 +99,7 @@ class Container:
     probes: dict[str, Probe]
     span: Span
     workload: "Workload"
+    data: YMap  # the container's mapping, for fixes
     init: bool = False
 
     def mount_for(self, path: str) -> Mount | None:
@@ -114,9 +115,10 @@ class Container:
 
     def word_span(self, word: Word) -> Span:
         """Where a word of the container's command line is written in the manifest."""
-        if word.item >= len(self.argv_pos):
+        if word.item >= len(self.argv_items):
             return self.span
-        pos = locate(self.workload.source, self.argv_pos[word.item], self.argv[word.item],
+        items, index = self.argv_items[word.item]
+        pos = locate(self.workload.source, items.item_pos[index], self.argv[word.item],
                      word.start, word.end)
         return Span(self.span.path, *pos)
 
@@ -134,6 +136,7 @@ class Workload:
     span: Span
     source: SourceFile
     data: Any
+    pod: YMap | None = None  # the pod spec mapping, for fixes
     containers: list[Container] = field(default_factory=list)
     volumes: dict[str, Volume] = field(default_factory=dict)
 
@@ -161,6 +164,7 @@ class PinnedRequirement:
     span: Span
     constraint: bool = False
     where: str = ""  # "requirements.txt:9", used in messages
+    hashed: bool = False  # carries --hash options, which a new version invalidates
 
 
 @dataclass

@@ -14,8 +14,11 @@ from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import ParseProblem, Skip, SourceFile
 
 
-def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE) -> tuple[Deployment, list[Skip]]:
-    """Read the given paths (``-`` is stdin) into one Deployment; never raises on bad input."""
+def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
+         overlay: dict[str, SourceFile] | None = None) -> tuple[Deployment, list[Skip]]:
+    """Read the given paths (``-`` is stdin) into one Deployment; never raises on bad input.
+
+    ``overlay`` replaces files on disk by edited versions (absolute path -> SourceFile)."""
     deployment = Deployment()
     skipped: list[Skip] = []
     documents: list[yamlnodes.Document] = []
@@ -53,7 +56,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE) -> tuple[D
             kind = src.sniff(path)
         if kind is None:
             continue
-        take(src.read(path, kind, max_size))
+        take(src.read(path, kind, max_size, overlay))
 
     patches = _kustomize_patches(documents)
     documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
@@ -142,7 +145,7 @@ class _RequirementReader:
                 pinned.append(PinnedRequirement(
                     line.name, line.text, line.requirement,
                     Span(current.path, line.line, line.column, line.line, line.end_column),
-                    constraint, f"{current.path}:{line.line}"))
+                    constraint, f"{current.path}:{line.line}", line.hashed))
             for include, is_constraint, _ in parsed.includes:
                 if current.abspath:
                     included = self._source(requirements.include_path(current.abspath, include))

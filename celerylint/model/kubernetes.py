@@ -112,7 +112,7 @@ def _workload(obj: KubeObject, pod: YMap, configmaps: ConfigMaps) -> Workload:
     workload = Workload(
         kind=obj.kind, name=obj.name or "(unnamed)", namespace=obj.namespace,
         replicas=replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else None,
-        span=obj.span, source=obj.source, data=obj.data,
+        span=obj.span, source=obj.source, data=obj.data, pod=pod,
     )
     source = obj.source
     volumes = pod.get("volumes")
@@ -135,7 +135,7 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
                configmaps: ConfigMaps) -> Container:
     source = workload.source
     env, env_open = _env(data, source, workload.namespace, configmaps)
-    argv, argv_pos, dynamic, from_command = _argv(data, env)
+    argv, argv_items, dynamic, from_command = _argv(data, env)
     commands: list[shell.SimpleCommand] | None
     try:
         commands = shell.commands_of(argv, dynamic)
@@ -159,7 +159,7 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
     return Container(
         name=str(data.get("name", "(unnamed)")),
         image=image if isinstance(image, str) else None,
-        argv=argv, argv_pos=argv_pos, argv_from_command=from_command, commands=commands,
+        argv=argv, argv_items=argv_items, argv_from_command=from_command, commands=commands,
         celery=celery_cli.invocations(commands or []),
         working_dir=working_dir if isinstance(working_dir, str) else None,
         env=env, env_open=env_open, mounts=mounts,
@@ -167,7 +167,7 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
         read_only_root_span=value_span(source, security, "readOnlyRootFilesystem")
         if read_only_root else None,
         limits=dict(limits) if isinstance(limits, dict) else {},
-        probes=_probes(data, source), span=where, workload=workload, init=init,
+        probes=_probes(data, source), span=where, workload=workload, data=data, init=init,
     )
 
 
@@ -201,18 +201,18 @@ def _env(data: YMap, source: SourceFile, namespace: str | None,
 
 
 def _argv(data: YMap, env: dict[str, EnvVar]) -> tuple[
-        list[str], list[Pos], list[bool], bool]:
+        list[str], list[tuple[YList, int]], list[bool], bool]:
     """``command + args`` as Kubernetes joins them, with ``$(VAR)`` expanded where known."""
     argv: list[str] = []
-    positions: list[Pos] = []
+    positions: list[tuple[YList, int]] = []
     dynamic: list[bool] = []
     for key in ("command", "args"):
         items = data.get(key)
         if isinstance(items, YList):
-            for item, pos in zip(items, items.item_pos):
+            for index, item in enumerate(items):
                 text, dyn = expand(str(item) if item is not None else "", env)
                 argv.append(text)
-                positions.append(pos)
+                positions.append((items, index))
                 dynamic.append(dyn)
     return argv, positions, dynamic, isinstance(data.get("command"), YList)
 
@@ -252,7 +252,6 @@ def _probes(data: YMap, source: SourceFile) -> dict[str, Probe]:
         probes[kind] = Probe(
             kind, handler, values["initialDelaySeconds"], values["periodSeconds"],
             values["timeoutSeconds"], values["failureThreshold"],
-            key_span(source, data, kind + "Probe"),
-            explicit={k for k in PROBE_DEFAULTS if k in raw},
+            key_span(source, data, kind + "Probe"), raw,
         )
     return probes

@@ -7,7 +7,7 @@ import sys
 from typing import TextIO
 
 from celerylint import __version__
-from celerylint.diagnostics import Diagnostic
+from celerylint.diagnostics import Diagnostic, Fix
 from celerylint.report import Result
 
 
@@ -16,7 +16,17 @@ def diagnostic(d: Diagnostic) -> dict:
     return {
         "code": d.code, "name": d.name, "severity": d.severity.value, "path": s.path,
         "line": s.line, "column": s.column, "end_line": s.end_line, "end_column": s.end_column,
-        "message": d.message, "hint": d.hint, "fix": None,
+        "message": d.message, "hint": d.hint, "fix": fix(d.fix) if d.fix else None,
+    }
+
+
+def fix(f: Fix) -> dict:
+    return {
+        "applicability": f.applicability.value, "title": f.title,
+        "edits": [{"path": e.path, "line": e.span.line, "column": e.span.column,
+                   "end_line": e.span.end_line, "end_column": e.span.end_column,
+                   "content": e.content} for e in f.edits],
+        "diff": f.diff,
     }
 
 
@@ -27,6 +37,8 @@ def render(result: Result, stream: TextIO = sys.stdout) -> None:
         "summary": {
             "files": result.files,
             **result.counts(),
+            "fixable": result.fixable(),
+            "fixed": result.fixed or 0,
             "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         },
     }

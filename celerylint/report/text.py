@@ -31,12 +31,20 @@ def line(d: Diagnostic, colour: bool = False) -> str:
 def summary(result: Result) -> str:
     counts = result.counts()
     files = f"{result.files} file{'s' if result.files != 1 else ''}"
+    fixed = f"Fixed {result.fixed} problem{'s' if result.fixed != 1 else ''}. " \
+        if result.fixed else ""
     if not result.diagnostics:
-        return f"No problems found in {files}."
+        return f"{fixed}No problems found in {files}." if not fixed else \
+            f"{fixed}No problems remain in {files}."
     parts = [f"{n} {name}{'s' if n != 1 and name != 'info' else ''}"
              for name, n in counts.items() if n]
     total = len(result.diagnostics)
-    return f"Found {total} problem{'s' if total != 1 else ''} ({', '.join(parts)}) in {files}."
+    verb = "remain" if result.fixed else "Found"
+    found = (f"{total} problem{'s' if total != 1 else ''} {verb}" if result.fixed else
+             f"Found {total} problem{'s' if total != 1 else ''}")
+    fixable = result.fixable()
+    tail = f" {fixable} fixable with --fix." if fixable and result.fixed is None else ""
+    return f"{fixed}{found} ({', '.join(parts)}) in {files}.{tail}"
 
 
 def render(result: Result, stream: TextIO = sys.stdout) -> None:
@@ -45,4 +53,7 @@ def render(result: Result, stream: TextIO = sys.stdout) -> None:
         stream.write(line(d, colour) + "\n")
         if d.hint:
             stream.write(f"    hint: {d.hint}\n")
+        if d.fix:
+            how = "--fix" if d.fix.applicability.value == "safe" else "--fix --unsafe-fixes"
+            stream.write(f"    fix ({d.fix.applicability.value}, {how}): {d.fix.title}\n")
     stream.write(summary(result) + "\n")
