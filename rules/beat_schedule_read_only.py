@@ -29,8 +29,8 @@ scheduler that keeps no local file: `django_celery_beat.schedulers:DatabaseSched
 - the schedule settings are set through environment variables we cannot evaluate
   (`CELERY_BEAT_SCHEDULER`, `CELERY_BEAT_SCHEDULE_FILENAME` and their old names);
 - `-s` or the working directory comes from a variable;
-- the working directory is unknown (no `workingDir`) and the pod has a writable volume that could
-  be it.
+- the working directory is unknown (no `workingDir`) and the container mounts a writable volume
+  that could be it (anything but `/tmp`, `/var/tmp`, `/dev/shm`).
 
 ## References
 - Celery 5.6 docs, Periodic Tasks, "Starting the Scheduler":
@@ -61,6 +61,8 @@ SUMMARY = "beat's schedule file would be written on a read-only filesystem"
 
 DEFAULT_FILE = "celerybeat-schedule"
 FILE_SCHEDULERS = ("celery.beat:PersistentScheduler", "celery.beat.PersistentScheduler")
+#: Volumes here are temporary space, never an image's working directory.
+TEMP_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 #: Where the fix mounts a new emptyDir when the pod has no writable volume to reuse.
 STATE_DIR = "/var/lib/celery"
 
@@ -87,8 +89,9 @@ def check(context: Context) -> Iterator[Finding]:
             else:
                 directory = None
             if directory is None:
-                if not container.read_only_root or any(m.writable for m in container.mounts):
-                    continue
+                if not container.read_only_root or any(
+                        m.writable and m.path.rstrip("/") not in TEMP_DIRS for m in container.mounts):
+                    continue  # a writable volume could be the image's working directory
                 reason = ("the root filesystem is read-only (readOnlyRootFilesystem: true) and no "
                           "writable volume is mounted, so the working directory is read-only")
                 where = "the working directory"
@@ -113,9 +116,13 @@ def check(context: Context) -> Iterator[Finding]:
 
 def _fix(container: Container, anchor: Word, schedule: Option | None) -> Fix | None:
     """``-s`` on a writable volume: the pod's own emptyDir or PVC, else a new emptyDir."""
-    reuse = next((m for m in container.mounts if m.writable and m.volume is not None
+    candidates = [m for m in container.mounts if m.writable and m.volume is not None
                   and m.volume.kind in ("emptyDir", "persistentVolumeClaim")
-                  and not m.sub_path and m.path.rstrip("/")), None)
+                  and not m.sub_path and m.path.rstrip("/")]
+    # a PersistentVolumeClaim keeps last-run times across restarts; temp space comes last
+    candidates.sort(key=lambda m: (m.volume.kind != "persistentVolumeClaim",
+                                   m.path.rstrip("/") in TEMP_DIRS))
+    reuse = candidates[0] if candidates else None
     if reuse is not None:
         directory, volume_edits = reuse.path.rstrip("/"), []
         where = f"on the writable volume '{reuse.name}'"
