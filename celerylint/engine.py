@@ -65,6 +65,11 @@ class Rule:
         return (self.module.__doc__ or "").strip()
 
     @property
+    def fixable(self) -> bool:
+        """Whether the rule proposes fixes (``FIXABLE = True`` in its module)."""
+        return getattr(self.module, "FIXABLE", False)
+
+    @property
     def check(self) -> Callable[[Context], Iterator[Finding]]:
         return self.module.check
 
@@ -81,8 +86,11 @@ def run(deployment: Deployment, settings: Settings, rules: list[Rule] | None = N
     diagnostics: dict[tuple, Diagnostic] = {}
     for rule in rules if rules is not None else all_rules():
         for finding in rule.check(context):
+            hint = finding.hint
+            if rule.fixable and finding.fix is None:
+                hint += " (no automatic fix here: the edit could not be made safely)"
             diagnostic = Diagnostic(rule.code, rule.name, finding.severity or rule.severity,
-                                    finding.span, finding.message, finding.hint, finding.fix)
+                                    finding.span, finding.message, hint, finding.fix)
             # the same requirements file reached twice (directly and through -r) reports once
             diagnostics.setdefault((rule.code, finding.span, finding.message), diagnostic)
     return sorted(diagnostics.values(), key=Diagnostic.sort_key)

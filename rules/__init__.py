@@ -1,7 +1,7 @@
 """celerylint's rules: one module per failure mode (installed as ``celerylint.rules``).
 
 Each module defines ``CODE`` (stable, ``CL`` + three digits, grouped by family), ``NAME`` (stable,
-kebab-case), ``SEVERITY``, ``SUMMARY`` (one line), a docstring that is the rule's documentation
+kebab-case), ``SEVERITY``, ``SUMMARY`` (one line), ``FIXABLE`` when it proposes fixes, a docstring that is the rule's documentation
 (sections: What it finds, Symptoms, Why, Fix, When it stays silent, References), and
 ``check(context)``, a generator of ``Finding``\\ s.
 

@@ -24,6 +24,12 @@ Pass `-s /var/lib/celery/celerybeat-schedule` (any path on a writable volume) an
 `emptyDir` (or a PersistentVolumeClaim, to keep last-run times across restarts) there. Or use a
 scheduler that keeps no local file: `django_celery_beat.schedulers:DatabaseScheduler` or RedBeat.
 
+Automatic fix (safe): adds `-s <dir>/celerybeat-schedule` right after `beat` (or `-B`), as new
+list items in exec form or as words in an `sh -c` string, or rewrites an existing `-s` value. The
+directory is a writable volume the container already mounts (a PersistentVolumeClaim first), else
+a new `emptyDir` mounted at `/var/lib/celery`. None when `/var/lib/celery` is already mounted
+read-only or the command is built from variables.
+
 ## When it stays silent
 - `-S/--scheduler` names any other scheduler (django-celery-beat, RedBeat, a custom class);
 - the schedule settings are set through environment variables we cannot evaluate
@@ -58,6 +64,7 @@ CODE = "CL101"
 NAME = "beat-schedule-read-only"
 SEVERITY = Severity.ERROR
 SUMMARY = "beat's schedule file would be written on a read-only filesystem"
+FIXABLE = True
 
 DEFAULT_FILE = "celerybeat-schedule"
 FILE_SCHEDULERS = ("celery.beat:PersistentScheduler", "celery.beat.PersistentScheduler")

@@ -24,6 +24,12 @@ resolver core (resolvelib) over the recorded metadata of every release, offline.
 Drop the conflicting pin and let the Celery extra choose (`celery[redis]==5.3.4` alone), pin a
 version inside the required range, or move Celery to a release that accepts your pin.
 
+Automatic fix: re-pins the conflicting `==` requirement, where it is written (requirements file,
+Dockerfile `RUN`, container command), to the newest release with which the whole set resolves;
+comments and markers stay. Safe, except on a line with `--hash` options (unsafe: the hashes must
+be regenerated). None for ranges (your intent to revise), for `Requires-Python` conflicts, and
+when no release fits.
+
 ## When it stays silent
 - packages outside Celery's stack, and requirements naming a release the recorded data does not
   know (newer than the data, or a typo): the whole set is then not judged;
@@ -56,6 +62,7 @@ CODE = "CL401"
 NAME = "dependency-conflict"
 SEVERITY = Severity.ERROR
 SUMMARY = "requirements that no install can satisfy among Celery and its dependencies"
+FIXABLE = True
 
 
 def check(context: Context) -> Iterator[Finding]:

@@ -19,6 +19,9 @@ limited to 512 MiB on a 32-core node forks 32 children.
 ## Fix
 Set `--concurrency=N` from the CPU limit (at least 1), and size the memory limit for N children.
 
+Automatic fix (safe): adds `--concurrency=N` right after `worker`, with N the CPU limit rounded
+down (at least 1), or 2 when only memory is limited.
+
 ## When it stays silent
 - pools other than prefork (`solo` runs one task; `threads`, `gevent` and `eventlet` are cheap);
 - containers without CPU or memory limits (the node size is then the intended budget);
@@ -48,6 +51,7 @@ CODE = "CL202"
 NAME = "prefork-default-concurrency"
 SEVERITY = Severity.WARNING
 SUMMARY = "a prefork worker without --concurrency forks one child per node CPU despite its limits"
+FIXABLE = True
 
 
 def check(context: Context) -> Iterator[Finding]:

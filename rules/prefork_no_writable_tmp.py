@@ -19,6 +19,10 @@ CPython's multiprocessing it does not fall back to `/dev/shm`. A read-only root 
 ## Fix
 Mount an `emptyDir` at `/tmp` (`medium: Memory` with a `sizeLimit`), or set `TMPDIR=/dev/shm`.
 
+Automatic fix (safe): adds a volume `tmp` (`emptyDir: {medium: Memory, sizeLimit: 64Mi}`) and
+mounts it at `/tmp`. None when something is already mounted at `/tmp` (read-only on purpose:
+a person should decide).
+
 ## When it stays silent
 - pools `solo`, `threads`, `gevent`, `eventlet`, a custom pool, or a pool set from a variable;
 - `TMPDIR`/`TEMP`/`TMP` is set (to a writable path, or to a value we cannot see);
@@ -45,6 +49,7 @@ CODE = "CL201"
 NAME = "prefork-no-writable-tmp"
 SEVERITY = Severity.ERROR
 SUMMARY = "a prefork worker on a read-only root filesystem has no writable temporary directory"
+FIXABLE = True
 
 TEMP_ENV = ("TMPDIR", "TEMP", "TMP")
 TEMP_DIRS = ("/tmp", "/var/tmp", "/usr/tmp")

@@ -24,6 +24,9 @@ Bake the dependencies into the image (a Dockerfile `RUN pip install ...`), so th
 seconds. Until then, add a `startupProbe` whose deadline covers the installation, or raise the
 liveness probe's `initialDelaySeconds`.
 
+Automatic fix (safe): raises the probe's `initialDelaySeconds` (to a multiple of 10) so that its
+deadline covers the estimate; for a startup probe, raises `failureThreshold` instead.
+
 ## When it stays silent
 - no slow step in the container's own command (init containers finish before probes start);
 - a `startupProbe` exists and its deadline covers the estimate (liveness and readiness probes do
@@ -52,6 +55,7 @@ CODE = "CL301"
 NAME = "probe-too-early"
 SEVERITY = Severity.ERROR
 SUMMARY = "a liveness or startup probe kills the container before its slow start-up can finish"
+FIXABLE = True
 
 
 def slow_step(command: SimpleCommand) -> str | None:
