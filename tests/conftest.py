@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,28 @@ def cli(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subpro
     env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_ACTIONS", "FORCE_COLOR")}
     return subprocess.run(command + list(args), cwd=cwd or ROOT, input=stdin, text=True,
                           capture_output=True, env=env, timeout=300)
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str, cwd: Path | None = None, stdin: str | None = None) -> Ran:
+    """The command line in-process (fast); ``cli`` runs the real console script."""
+    from click.testing import CliRunner
+
+    from celerylint.cli import main
+
+    previous = os.getcwd()
+    os.chdir(cwd or ROOT)
+    try:
+        result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+    finally:
+        os.chdir(previous)
+    return Ran(result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture

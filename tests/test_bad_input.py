@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import cli
+from conftest import run as cli
 
 GOOD_BEAT = """apiVersion: apps/v1
 kind: Deployment

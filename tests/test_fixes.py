@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, ROOT, cli
+from conftest import FIXTURES, ROOT, run as cli
 
 BROKEN_TREES = [
     FIXTURES / "seed-002-stratdata" / "broken",
