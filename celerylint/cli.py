@@ -23,9 +23,13 @@ def _size(value: str) -> int:
     factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
     number = text[:-1] if factor > 1 else text
     try:
-        return int(float(number) * factor)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a size such as 10M or 512k") from None
+        size = int(float(number) * factor)
+    except (ValueError, OverflowError):
+        size = 0
+    if size <= 0:
+        raise click.BadParameter(f"'{value}' is not a size such as 10M or 512k",
+                                 param_hint="--max-file-size")
+    return size
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -86,9 +90,11 @@ def check(paths: tuple[str, ...], output_format: str, show_diff: bool, apply_fix
         settings.startup_estimates[step] = int(seconds)
     max_size = _size(max_file_size)
 
+    errors: list[str] = []
+
     def lint(overlay):
         deployment, skipped = load(list(paths), max_size, overlay)
-        return deployment, skipped, run(deployment, settings)
+        return deployment, skipped, run(deployment, settings, errors=errors)
 
     if show_diff or apply_fixes:
         outcome = apply.fix_all(lint, unsafe_fixes)
@@ -101,6 +107,8 @@ def check(paths: tuple[str, ...], output_format: str, show_diff: bool, apply_fix
     if show_diff:
         diff = outcome.diff()
         sys.stdout.write(diff)
+        for error in dict.fromkeys(errors):
+            click.echo(f"celerylint: {error}", err=True)
         click.echo(f"celerylint: {outcome.fixed} fix{'es' if outcome.fixed != 1 else ''} "
                    "would be applied (--fix applies them)", err=True)
         sys.exit(1 if diff else 0)
@@ -123,4 +131,6 @@ def check(paths: tuple[str, ...], output_format: str, show_diff: bool, apply_fix
     else:
         from celerylint.report import text as reporter
     reporter.render(result, sys.stdout)
-    sys.exit(1 if diagnostics else 0)
+    for error in dict.fromkeys(errors):
+        click.echo(f"celerylint: {error}", err=True)
+    sys.exit(2 if errors else 1 if diagnostics else 0)

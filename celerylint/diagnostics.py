@@ -11,18 +11,11 @@ from dataclasses import dataclass
 
 
 class Severity(str, enum.Enum):
-    """How bad a finding is; ordered so that ``max()`` gives the worst."""
+    """How bad a finding is."""
 
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        return _RANK[self]
-
-
-_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
 @dataclass(frozen=True, order=True)
@@ -34,11 +27,6 @@ class Span:
     column: int
     end_line: int
     end_column: int
-
-    @classmethod
-    def at_line(cls, path: str, line: int, text: str = "") -> "Span":
-        """The whole of one line (or its first column when the text is unknown)."""
-        return cls(path, line, 1, line, max(len(text), 0) + 1)
 
 
 class Applicability(str, enum.Enum):

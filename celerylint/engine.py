@@ -81,11 +81,21 @@ def all_rules() -> list[Rule]:
     return [Rule(importlib.import_module(f"celerylint.rules.{name}")) for name in rules.MODULES]
 
 
-def run(deployment: Deployment, settings: Settings, rules: list[Rule] | None = None) -> list[Diagnostic]:
+def run(deployment: Deployment, settings: Settings, rules: list[Rule] | None = None,
+        errors: list[str] | None = None) -> list[Diagnostic]:
+    """Diagnostics of every rule, sorted. A rule that fails is reported in ``errors`` (one line
+    each) and the others still run: a bug in one rule must not hide the rest."""
     context = Context(deployment, settings)
     diagnostics: dict[tuple, Diagnostic] = {}
     for rule in rules if rules is not None else all_rules():
-        for finding in rule.check(context):
+        try:
+            findings = list(rule.check(context))
+        except Exception as exc:  # noqa: BLE001 - reported, never a traceback
+            if errors is None:
+                raise
+            errors.append(f"internal error in rule {rule.name}: {type(exc).__name__}: {exc}")
+            continue
+        for finding in findings:
             hint = finding.hint
             if rule.fixable and finding.fix is None:
                 hint += " (no automatic fix here: the edit could not be made safely)"

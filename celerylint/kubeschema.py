@@ -25,6 +25,9 @@ BUILTIN_GROUPS = frozenset({
 })
 
 
+_FULL_GROUPS = {group.split(".")[0]: group for group in BUILTIN_GROUPS if group}
+
+
 @lru_cache(maxsize=1)
 def schema_root() -> str | None:
     spec = importlib.util.find_spec("kubernetes_validate")
@@ -104,8 +107,8 @@ def served_versions(version: str, kind: str) -> tuple[str, ...]:
             rest = name[len(prefix):-5].split("-")
             if len(rest) == 1:
                 found.append(rest[0])
-            elif len(rest) == 2:
-                found.append(f"{rest[0]}/{rest[1]}")
+            elif len(rest) == 2:  # file names keep the group's first label only
+                found.append(f"{_FULL_GROUPS.get(rest[0], rest[0])}/{rest[1]}")
     return tuple(sorted(found))
 
 

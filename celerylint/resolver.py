@@ -205,6 +205,7 @@ class Conflict:
     message: str
     python: str
     needed: SpecifierSet | None = None  # what a release requires of the culprit's package
+    about_python: bool = False  # no release fits the interpreter (Requires-Python)
 
 
 def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str, SpecifierSet],
@@ -221,13 +222,14 @@ def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str,
             continue
         if requirement.url:
             return None  # installed from a URL: its version is not ours to know
+        if not any(requirement.specifier.contains(r.version, prereleases=True)
+                   for r in releases()[name]):
+            return None  # names a release we have no record of
         if item.constraint:
             constraints[name] = constraints.get(name, SpecifierSet()) & requirement.specifier
             constraint_origins[name] = Wanted(name, frozenset(), requirement.specifier, item)
             continue
         specifier = requirement.specifier
-        if not any(specifier.contains(r.version, prereleases=True) for r in releases()[name]):
-            return None  # names a release we have no record of
         exact = any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
         wanted.append(Wanted(name, frozenset(canonicalize_name(e) for e in requirement.extras),
                              specifier, item, exact))
@@ -275,7 +277,8 @@ def _explain(causes, wanted: list[Wanted], constraints: dict[str, Wanted], pytho
     cause = max(pinned_causes or from_releases, key=lambda c: c.parent.release.version)
     parent: Candidate = cause.parent
     versions = sorted({c.parent.release.version for c in from_releases
-                       if c.parent.key == parent.key and c.requirement.name == cause.requirement.name})
+                       if c.parent.key == parent.key and c.requirement.name == cause.requirement.name
+                       and c.requirement.specifier == cause.requirement.specifier})
     who = _describe(parent, versions)
     verb = "require" if len(versions) > 1 else "requires"
     chain = _chain(parent, by_name, python)
@@ -336,4 +339,4 @@ def _explain_python(causes, python: str, python_known: bool) -> Conflict:
     needs = ", ".join(sorted({str(r.requires_python) for r in allowed[:3]})) or "another Python"
     spec = format_specifier(target.specifier)
     return Conflict(target.origin, f"{target.name}{spec} needs Python {needs}, which does not "
-                    f"include {where}", python)
+                    f"include {where}", python, about_python=True)

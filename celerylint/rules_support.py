@@ -32,7 +32,11 @@ def working_directory(container: Container, invocation: CeleryInvocation) -> str
 
 
 def writable(container: Container, directory: str) -> tuple[bool, str]:
-    """Whether a directory is writable in the container, and why not when it is not."""
+    """Whether a directory is writable in the container, and why not when it is not.
+
+    ``/dev/shm`` is a tmpfs of its own that a read-only root filesystem does not cover."""
+    if directory == "/dev/shm" or directory.startswith("/dev/shm/"):
+        return True, ""
     mount = container.mount_for(directory)
     if mount is not None:
         return (True, "") if mount.writable else (False, mount.why_read_only())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import re
 import os
 import sys
 from dataclasses import dataclass
@@ -50,22 +51,23 @@ def classify(path: Path) -> str | None:
     return None
 
 
-def sniff(path: Path) -> str:
-    """The kind of a file named on the command line whose name says nothing: a Dockerfile when
-    it starts with FROM or ARG, a requirements file when named so, else YAML (which JSON is)."""
-    lower = path.name.lower()
+def sniff(name: str, text: str) -> str | None:
+    """The kind of a file named on the command line whose name says nothing, from its text: a
+    Dockerfile when it starts with FROM or ARG, a requirements file when named so, a Kubernetes
+    manifest (YAML or JSON) when it has ``apiVersion`` and ``kind``; else None."""
+    lower = name.lower()
     if "requirements" in lower or "constraints" in lower:
         return REQUIREMENTS
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4096).decode("utf-8", "replace")
-    except OSError:
-        return YAML  # reading it again reports why it cannot be read
-    for line in head.splitlines():
+    for line in text[:65536].splitlines():
         word = line.strip().split(" ", 1)[0].upper()
         if word and not word.startswith("#"):
-            return DOCKERFILE if word in ("FROM", "ARG") else YAML
-    return YAML
+            if word in ("FROM", "ARG"):
+                return DOCKERFILE
+            break
+    if re.search(r"""^\s*["']?apiVersion["']?\s*:""", text, re.M) and \
+            re.search(r"""^\s*["']?kind["']?\s*:""", text, re.M):
+        return YAML
+    return None
 
 
 @dataclass
@@ -143,9 +145,9 @@ def display_path(path: Path) -> str:
 def walk(paths: list[str]) -> Iterator[tuple[Path, str | None, bool]]:
     """Yield ``(path, kind, explicit)`` for every file to consider, in a stable order.
 
-    Directories are walked without following symlinks (no loops); explicit file arguments are
-    always yielded, with kind None when their name does not say what they are (the caller then
-    reports them as skipped).
+    Directories are walked without following symlinks (no loops); explicit paths are always
+    yielded (pipes such as ``<(...)`` included), with kind None when their name does not say what
+    they are: the caller then reads them and decides from their text (``sniff``).
     """
     seen: set[str] = set()
     for arg in paths:

@@ -76,8 +76,7 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         python = ""
         if requirement_set.python:
-            python = (f" ({requirement_set.python_source})"
-                      if f"Python {requirement_set.python}" in conflict.message else
+            python = (f" ({requirement_set.python_source})" if conflict.about_python else
                       f" (Python {requirement_set.python}, from {requirement_set.python_source})")
         yield Finding(
             conflict.culprit.span,

@@ -32,8 +32,7 @@ accepts. Quantity formats (`memory: 1Gb`) are not checked by the schemas.
 
 from __future__ import annotations
 
-import re
-from typing import Any, Iterator
+from typing import Iterator
 
 from celerylint import kubeschema
 from celerylint.diagnostics import Finding, Severity, Span
@@ -46,7 +45,6 @@ NAME = "invalid-manifest"
 SEVERITY = Severity.ERROR
 SUMMARY = "a Kubernetes object the API server would reject"
 
-_UNEXPECTED = re.compile(r"'([^']+)' (?:was|were) unexpected|\('([^']+)'")
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -57,6 +55,7 @@ def check(context: Context) -> Iterator[Finding]:
     for obj in context.deployment.objects:
         if not kubeschema.is_builtin(obj.api_version):
             continue
+        name = obj.name or "(unnamed)"
         if kubeschema.validator(version, obj.api_version, obj.kind, strict) is None:
             served = kubeschema.served_versions(version, obj.kind)
             if served and obj.api_version not in served:
@@ -65,14 +64,18 @@ def check(context: Context) -> Iterator[Finding]:
                               f"{obj.api_version}", f"use apiVersion: {served[-1]}")
             continue
         seen: set[tuple] = set()
-        for error in kubeschema.errors(obj.data, version, strict):
-            where, message = _locate(obj, error)
-            if (where, message) in seen:
-                continue
-            seen.add((where, message))
-            yield Finding(where, f"{obj.kind} '{obj.name}': {message}",
-                          f"the API server (Kubernetes {version}, "
-                          f"{'strict' if strict else 'lenient'} field validation) rejects this")
+        try:
+            errors = list(kubeschema.errors(obj.data, version, strict))
+        except RecursionError:
+            continue  # a schema nested deeper than the validator can follow: not judged
+        for error in errors:
+            for where, message in _locate(obj, error):
+                if (where, message) in seen:
+                    continue
+                seen.add((where, message))
+                yield Finding(where, f"{obj.kind} '{name}': {message}",
+                              f"the API server (Kubernetes {version}, "
+                              f"{'strict' if strict else 'lenient'} field validation) rejects this")
 
 
 def _path_text(path: list) -> str:
@@ -82,57 +85,24 @@ def _path_text(path: list) -> str:
     return text or "(root)"
 
 
-def _locate(obj, error) -> tuple[Span, str]:
-    """Map a schema error's path back to the YAML position of what it names."""
+def _locate(obj, error) -> Iterator[tuple[Span, str]]:
+    """Map a schema error back to the YAML positions of what it names (one per unknown key)."""
     path = list(error.absolute_path)
-    node: Any = obj.data
-    parent: Any = None
-    for part in path:
-        parent = node
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            break
-    where = _value_pos(obj.data, path) or obj.data.pos
-    message = f"{_path_text(path)}: {error.message}"
-    if error.validator == "additionalProperties" and isinstance(node, YMap):
-        match = _UNEXPECTED.search(error.message)
-        key = match and (match.group(1) or match.group(2))
-        if key in node.key_pos:
-            where = node.key_pos[key]
-            message = f"{_path_text(path + [key])}: unknown field '{key}'"
-    elif error.validator == "required":
-        where = _key_pos(obj.data, path) or where
-    del parent
-    return span(obj.source, where), message
-
-
-def _value_pos(data: Any, path: list):
-    node, pos = data, None
+    node, value_pos, key_pos = obj.data, obj.data.pos, None
     for part in path:
         if isinstance(node, YMap) and part in node:
-            pos = node.value_pos[part]
+            value_pos, key_pos = node.value_pos[part], node.key_pos[part]
         elif isinstance(node, YList) and isinstance(part, int) and part < len(node):
-            pos = node.item_pos[part]
+            value_pos = key_pos = node.item_pos[part]
         else:
-            return pos
+            break
         node = node[part]
-    return pos
-
-
-def _key_pos(data: Any, path: list):
-    """The position of the key that holds the object at ``path`` (``spec:`` for spec)."""
-    if not path:
-        return None
-    node = data
-    for part in path[:-1]:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    last = path[-1]
-    if isinstance(node, YMap):
-        return node.key_pos.get(last)
-    if isinstance(node, YList) and isinstance(last, int) and last < len(node):
-        return node.item_pos[last]
-    return None
+    if error.validator == "additionalProperties" and isinstance(node, YMap):
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        unknown = [k for k in node if k not in known]
+        for key in unknown:
+            yield span(obj.source, node.key_pos[key]), f"{_path_text(path + [key])}: unknown field '{key}'"
+        if unknown:
+            return
+    where = key_pos if error.validator == "required" and key_pos else value_pos
+    yield span(obj.source, where), f"{_path_text(path)}: {error.message}"

@@ -75,6 +75,7 @@ def check(context: Context) -> Iterator[Finding]:
                 f"child per CPU of the node (os.cpu_count()), ignoring the container limits "
                 f"({shown}), so the pod is OOMKilled or throttled on large nodes",
                 f"add --concurrency={suggested} to the worker command "
-                + ("(from the CPU limit)" if cpu is not None else "(no CPU limit: size it to memory)"),
+                + ("(from the CPU limit)" if cpu is not None else
+                   "(no readable CPU limit: size it to the memory limit)"),
                 fix=Fix(f"add --concurrency={suggested}", [argument]) if argument else None,
             )

@@ -26,7 +26,10 @@ a person should decide).
 ## When it stays silent
 - pools `solo`, `threads`, `gevent`, `eventlet`, a custom pool, or a pool set from a variable;
 - `TMPDIR`/`TEMP`/`TMP` is set (to a writable path, or to a value we cannot see);
-- a writable volume is mounted at one of the candidates, or at the known working directory.
+- a writable volume is mounted at one of the candidates, or at the known working directory, or
+  the working directory is unknown (no `workingDir`) and any writable volume is mounted;
+- `envFrom` a ConfigMap the repository does not define (it may set `TMPDIR`);
+- the command line ends in an expansion (`$CELERY_ARGS`) that may choose another pool.
 
 ## References
 - billiard 4.2.4 `billiard/heap.py` (`Arena`), `billiard/pool.py` (`_create_worker_process`)
@@ -59,13 +62,17 @@ def check(context: Context) -> Iterator[Finding]:
     for container in context.deployment.containers():
         if not container.read_only_root:
             continue
+        if container.env_open or any(v in container.env for v in TEMP_ENV):
+            continue  # TMPDIR may be set where we cannot see
         for invocation in container.celery:
-            if invocation.pool != "prefork" or any(v in container.env for v in TEMP_ENV):
+            if invocation.pool != "prefork" or invocation.open_ended:
                 continue
             cwd = working_directory(container, invocation)
             candidates = list(TEMP_DIRS) + ([cwd] if cwd else [])
             if any(writable(container, d)[0] for d in candidates):
                 continue
+            if cwd is None and any(m.writable for m in container.mounts):
+                continue  # the image's working directory may be on that volume
             tried = ", ".join(f"'{d}'" for d in candidates + ([] if cwd else ["<working dir>"]))
             yield Finding(
                 container.word_span(invocation.subcommand_word or invocation.program),

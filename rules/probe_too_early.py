@@ -110,15 +110,18 @@ def check(context: Context) -> Iterator[Finding]:
 
 
 def _finding(container: Container, probe: Probe, work: str, estimate: int) -> Finding:
-    consequence = ("the pod stays unready (no Service traffic) and the kubelet logs probe "
-                   "failures until it is" if probe.kind == "readiness" else
-                   "the kubelet restarts it before it is ready, and the restart installs again, in "
-                   "a loop (CrashLoopBackOff)")
+    if probe.kind == "readiness":
+        what = f"marks the pod unready from {probe.deadline} s after start"
+        consequence = ("it gets no Service traffic and the kubelet logs probe failures until the "
+                       "installation ends (readiness never restarts a container)")
+    else:
+        what = f"gives up {probe.deadline} s after start"
+        consequence = ("the kubelet restarts it before it is ready, and the restart installs "
+                       "again, in a loop (CrashLoopBackOff)")
     return Finding(
         probe.span,
-        f"{probe.kind}Probe of {container.where} gives up {probe.deadline} s after start "
-        f"({_deadline_text(probe)}), but the container runs {work} at start, estimated at "
-        f"{estimate} s: {consequence}",
+        f"{probe.kind}Probe of {container.where} {what} ({_deadline_text(probe)}), but the "
+        f"container runs {work} at start, estimated at {estimate} s: {consequence}",
         "bake the dependencies into the image; until then add a startupProbe whose deadline "
         f"exceeds {estimate} s (for example failureThreshold: {estimate // 10 + 3}, "
         "periodSeconds: 10)",

@@ -134,3 +134,66 @@ def test_directory_named_like_a_dockerfile_and_symlink_loop(tmp_path):
     os.symlink(tmp_path / "loop", tmp_path / "loop" / "again")
     data, _ = run_on(tmp_path, {})
     assert [d["name"] for d in data["diagnostics"]] == ["beat-schedule-read-only"]
+
+
+def test_recursive_alias_is_refused_not_a_hang(tmp_path):
+    data, _ = run_on(tmp_path, {"loop.yaml": "a: &x [*x]\n", "meta.yaml": "metadata: &m {labels: *m}\n"})
+    assert sorted(m for _, _, m in parse_errors(data)) == [
+        "an alias refers to a node that contains it (recursive alias)"] * 2
+
+
+def test_values_of_the_wrong_type_are_not_a_crash(tmp_path):
+    data, _ = run_on(tmp_path, {"odd.yaml": """apiVersion: v1
+kind: ConfigMap
+metadata: {name: cm, namespace: {a: b}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: 7}
+spec:
+  template:
+    spec:
+      volumes: {}
+      containers:
+        - name: [x]
+          command: "celery worker"
+          env: "x"
+          envFrom: [{configMapRef: {name: [x]}}]
+          volumeMounts: [{mountPath: 5}, {name: v}]
+          livenessProbe: {periodSeconds: "10", failureThreshold: -1}
+"""})
+    assert all(d["name"] in ("invalid-manifest", "beat-schedule-read-only") for d in data["diagnostics"])
+
+
+def test_a_bad_size_is_a_usage_error(tmp_path):
+    for size in ("inf", "1e400", "-5", "lots"):
+        result = cli("check", "--max-file-size", size, ".", cwd=tmp_path)
+        assert result.returncode == 2 and "--max-file-size" in result.stderr
+
+
+def test_explicit_files_that_are_not_ours_are_skipped_with_a_notice(tmp_path):
+    (tmp_path / "README.md").write_text("# Title\n\n- a: [b\n")
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    result = cli("check", "README.md", "pyproject.toml", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "skipped README.md: not a Kubernetes manifest" in result.stderr
+
+
+def test_a_failing_rule_is_reported_and_the_others_still_run():
+    from types import SimpleNamespace
+
+    from celerylint.engine import Rule, Settings, all_rules, run
+    from celerylint.model.build import load
+    from conftest import FIXTURES
+
+    def broken_check(context):
+        raise ValueError("boom")
+        yield  # pragma: no cover
+
+    broken = Rule(SimpleNamespace(CODE="CL999", NAME="broken-rule", SEVERITY=None, SUMMARY="",
+                                  check=broken_check, __doc__=""))
+    deployment, _ = load([str(FIXTURES / "seed-000-jewelry-shop" / "broken")])
+    errors: list[str] = []
+    found = run(deployment, Settings(), [broken, *all_rules()], errors=errors)
+    assert errors == ["internal error in rule broken-rule: ValueError: boom"]
+    assert len(found) == 3

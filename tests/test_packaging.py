@@ -41,3 +41,12 @@ def test_wheel_installs_and_finds_its_rules(tmp_path: Path):
     assert result.returncode == 1, result.stderr
     names = sorted({d["name"] for d in json.loads(result.stdout)["diagnostics"]})
     assert names == ["beat-schedule-read-only", "dependency-conflict", "probe-too-early"]
+
+
+def test_every_package_directory_is_listed_in_pyproject():
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "celerylint").rglob("__init__.py")}
+    assert found | {"celerylint.rules"} == listed

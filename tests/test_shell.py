@@ -465,3 +465,19 @@ def test_commands_of_bash_c():
 def test_commands_of_raises_on_unreadable_script():
     with pytest.raises(ShellSyntaxError):
         commands_of(["sh", "-c", "celery worker 'unterminated"])
+
+
+def test_shell_options_with_a_value_before_dash_c():
+    from celerylint.parse.celery_cli import invocations
+    from celerylint.parse.shell import commands_of
+
+    argv = ["bash", "-euo", "pipefail", "-c", "celery -A proj worker"]
+    [inv] = invocations(commands_of(argv))
+    assert inv.subcommand == "worker" and inv.command.shell == "bash"
+
+
+def test_here_string_is_a_redirection():
+    from celerylint.parse.shell import split
+
+    [cmd] = split('cat <<< "hello"')
+    assert [w.text for w in cmd.words] == ["cat"]

@@ -177,7 +177,6 @@ class RequirementSet:
     python: str | None = None  # "3.11" when the image says so
     python_source: str = ""
     allow_pre: bool = False
-    include_only: bool = False  # only ``-r`` includes: the files are checked on their own
 
 
 @dataclass

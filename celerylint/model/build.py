@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from celerylint import sources as src
@@ -52,8 +53,16 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         if arg == "-":
             take(src.read_stdin(max_size))
     for path, kind, explicit in src.walk([p for p in paths if p != "-"]):
-        if kind is None and explicit and path.is_file():
-            kind = src.sniff(path)
+        if kind is None and explicit:
+            result = src.read(path, "unknown", max_size, overlay)
+            if isinstance(result, SourceFile):
+                result.kind = src.sniff(path.name, result.text) or ""
+                if not result.kind:
+                    skipped.append(Skip(result.path, "not a Kubernetes manifest, Dockerfile or "
+                                        "requirements file"))
+                    continue
+            take(result)
+            continue
         if kind is None:
             continue
         take(src.read(path, kind, max_size, overlay))
@@ -172,46 +181,45 @@ def _pip_set(command: shell.SimpleCommand, label: str, python: str | None, pytho
                           python_source if python else "", allow_pre=parsed.allow_pre)
 
 
+_RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
+
+
 def _dockerfile_sets(parsed: Dockerfile) -> list[RequirementSet]:
+    """One requirement set per ``pip install`` in a RUN (shell form, exec form or heredoc)."""
     sets = []
     path = parsed.source.path
     for stage in parsed.stages:
         for instruction in stage.instructions:
             if instruction.keyword != "RUN":
                 continue
-            scripts: list[tuple[str, int, int]] = []  # (script, line, column) of its start
+            label = f"RUN at {path}:{instruction.line}"
+            whole_line = Span(path, instruction.line, instruction.column, instruction.line,
+                              len(parsed.source.lines[instruction.line - 1]) + 1)
             if instruction.json_args is not None:
                 try:
                     commands = shell.commands_of(instruction.json_args)
                 except shell.ShellSyntaxError:
                     continue
-                for command in commands:
-                    sets.append(_pip_set(command, f"RUN at {path}:{instruction.line}",
-                                         stage.python, f"FROM {stage.base}",
-                                         lambda w, i=instruction: Span(path, i.line, i.column,
-                                                                       i.line, i.column)))
+                sets.extend(_pip_set(c, label, stage.python, f"FROM {stage.base}",
+                                     lambda word: whole_line) for c in commands)
                 continue
-            scripts.append((instruction.text, 0, 0))
+            # (script, function from an offset in it to a file position)
+            base = _RUN_FLAGS.match(instruction.text).end()  # RUN --mount=... pip install ...
+            scripts = [(instruction.text[base:],
+                        lambda offset, i=instruction, b=base: i.position(offset + b))]
             for heredoc in instruction.heredocs:
-                scripts.append((heredoc.body, heredoc.line, 1))
-            for script, line, column in scripts:
+                scripts.append((heredoc.body, lambda offset, h=heredoc: (
+                    h.line + h.body.count("\n", 0, offset),
+                    offset - (h.body.rfind("\n", 0, offset) + 1) + 1)))
+            for script, position in scripts:
                 try:
                     commands = shell.split(script)
                 except shell.ShellSyntaxError:
                     continue
 
-                def word_span(word, script=script, line=line, instruction=instruction):
-                    if line == 0:
-                        start = instruction.position(word.start)
-                        end = instruction.position(word.end)
-                    else:
-                        before = script[:word.start]
-                        row = before.count("\n")
-                        start = (line + row, word.start - (before.rfind("\n") + 1) + 1)
-                        end = (start[0], start[1] + word.end - word.start)
-                    return Span(path, start[0], start[1], end[0], end[1])
+                def word_span(word, position=position) -> Span:
+                    return Span(path, *position(word.start), *position(word.end))
 
-                for command in commands:
-                    sets.append(_pip_set(command, f"RUN at {path}:{instruction.line}",
-                                         stage.python, f"FROM {stage.base}", word_span))
+                sets.extend(_pip_set(c, label, stage.python, f"FROM {stage.base}", word_span)
+                            for c in commands)
     return [s for s in sets if s is not None]

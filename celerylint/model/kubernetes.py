@@ -89,8 +89,9 @@ def build(documents: list[Document]) -> tuple[list[KubeObject], list[Workload]]:
     for data, source, _ in found:
         if data["kind"] == "ConfigMap":
             name = dig(data, "metadata", "name")
+            namespace = dig(data, "metadata", "namespace")
             if isinstance(name, str):
-                configmaps[(dig(data, "metadata", "namespace"), name)] = (data, source)
+                configmaps[(namespace if isinstance(namespace, str) else None, name)] = (data, source)
     kube_objects: list[KubeObject] = []
     workloads: list[Workload] = []
     for data, source, pos in found:
@@ -177,9 +178,9 @@ def _env(data: YMap, source: SourceFile, namespace: str | None,
     env_open = False
     env_from = data.get("envFrom")
     if isinstance(env_from, YList):
-        for item, pos in zip(env_from, env_from.item_pos):
+        for item in env_from:
             ref = dig(item, "configMapRef", "name")
-            if ref is None:
+            if not isinstance(ref, str):
                 continue  # secrets hold credentials, not Celery tuning
             found = configmaps.get((namespace, ref)) or configmaps.get((None, ref))
             values = dig(found[0], "data") if found else None
@@ -247,7 +248,10 @@ def _probes(data: YMap, source: SourceFile) -> dict[str, Probe]:
         values = {}
         for key, default in PROBE_DEFAULTS.items():
             value = raw.get(key)
-            values[key] = value if isinstance(value, int) and not isinstance(value, bool) else default
+            # the API server defaults 0 like an absent field (except initialDelaySeconds)
+            valid = isinstance(value, int) and not isinstance(value, bool) and (
+                value > 0 or key == "initialDelaySeconds" and value == 0)
+            values[key] = value if valid else default
         handler = next((h for h in PROBE_HANDLERS if h in raw), "")
         probes[kind] = Probe(
             kind, handler, values["initialDelaySeconds"], values["periodSeconds"],

@@ -13,10 +13,9 @@ values built from ``$VAR`` are ``dynamic`` and no rule treats them as a finding.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from celerylint.parse.shell import SimpleCommand, Word
+from celerylint.parse.shell import SimpleCommand, Word, is_python
 
 #: spelling -> (canonical name, takes a value)
 OptionTable = dict[str, tuple[str, bool]]
@@ -79,9 +78,6 @@ WRAPPERS = {
     "opentelemetry-instrument": 0, "watchmedo": 1, "doppler": 1, "pipenv": 1, "poetry": 1,
     "uv": 1, "pdm": 1, "hatch": 1, "catatonit": 0,
 }
-
-_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
-
 
 @dataclass
 class Option:
@@ -177,7 +173,7 @@ def _program_at(words: list[Word], i: int) -> int | None:
         return None
     if word.name in ("celery", "flower"):
         return i + 1
-    if _PYTHON.match(word.name) and i + 2 < len(words) and words[i + 1].text == "-m" \
+    if is_python(word.name) and i + 2 < len(words) and words[i + 1].text == "-m" \
             and words[i + 2].text == "celery":
         return i + 3
     return None
@@ -237,7 +233,7 @@ def _option(inv: CeleryInvocation, table: OptionTable, words: list[Word], i: int
         spec = table.get(name)
         if spec is None:
             inv.unknown_options.append(word)
-            key = name[2:].replace("_", "-").replace("-", "_")
+            key = name[2:].replace("-", "_")
             inv.options[key] = Option(key, word, value if eq else None, word if eq else None)
             return i + 1
         canonical, takes_value = spec

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from celerylint.parse.shell import SimpleCommand, Word
+from celerylint.parse.shell import SimpleCommand, Word, is_python
 
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _OPTION_SPLIT = re.compile(r"\s+--?[A-Za-z]")
@@ -127,7 +127,7 @@ def pip_install_args(command: SimpleCommand) -> list[Word] | None:
     if not words:
         return None
     name = words[0].name
-    if re.match(r"^python(\d+(\.\d+)?)?$", name) and len(words) > 2 and words[1].text == "-m" \
+    if is_python(name) and len(words) > 2 and words[1].text == "-m" \
             and words[2].text == "pip":
         i = 3
     elif name == "uv" and len(words) > 1 and words[1].text == "pip":

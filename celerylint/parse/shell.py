@@ -13,6 +13,7 @@ Anything this splitter cannot read raises ``ShellSyntaxError``, which callers tr
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
@@ -22,7 +23,15 @@ RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while",
                       "{", "}", "time", "esac"})
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")", "\n")
-_REDIRECTS = ("&>>", "<<-", ">>", "<<", ">&", "<&", "&>", ">|", "<>", ">", "<")
+_REDIRECTS = ("&>>", "<<<", "<<-", ">>", "<<", ">&", "<&", "&>", ">|", "<>", ">", "<")
+
+
+_PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+
+
+def is_python(program: str) -> bool:
+    """``python``, ``python3``, ``python3.11``: a program that runs ``-m module``."""
+    return bool(_PYTHON.match(program))
 
 
 class ShellSyntaxError(ValueError):
@@ -328,8 +337,8 @@ def shell_script(argv: list[str]) -> tuple[str, int] | None:
         flags = argv[i]
         if not flags.startswith("--") and "c" in flags[1:]:
             return (name, i + 1) if i + 1 < len(argv) else None
-        if flags in ("-o", "+o"):
-            i += 1
+        if not flags.startswith("--") and "o" in flags[1:]:
+            i += 1  # -o / -euo takes an option name: bash -euo pipefail -c ...
         i += 1
     return None
 

@@ -94,6 +94,7 @@ class _Converter:
     def size(self, node: yaml.Node) -> int:
         """How many nodes the document has once aliases are expanded (memoised, iterative)."""
         stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+        visiting: set[int] = set()
         while stack:
             current, done = stack.pop()
             key = id(current)
@@ -103,7 +104,11 @@ class _Converter:
             if done:
                 total = 1 + sum(self.sizes[id(c)] for c in children)
                 self.sizes[key] = min(total, MAX_EXPANDED_NODES + 1)
+                visiting.discard(key)
+            elif key in visiting:
+                raise _Refused(current, "an alias refers to a node that contains it (recursive alias)")
             else:
+                visiting.add(key)
                 stack.append((current, True))
                 stack.extend((c, False) for c in children if id(c) not in self.sizes)
         return self.sizes[id(node)]
