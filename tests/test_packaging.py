@@ -50,4 +50,4 @@ def test_every_package_directory_is_listed_in_pyproject():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "celerylint").rglob("__init__.py")}
-    assert found | {"celerylint.rules"} == listed
+    assert found | {"celerylint.rules", "celerylint.data"} == listed
