@@ -54,7 +54,8 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
-from celerylint.fixes.kubernetes import add_args, add_volume, replace_arg, unique_volume_name
+from celerylint.fixes.commands import add_args, replace_arg
+from celerylint.fixes.kubernetes import add_volume, unique_volume_name
 from celerylint.model import Container
 from celerylint.parse.celery_cli import CeleryInvocation, Option
 from celerylint.parse.shell import Word
@@ -111,17 +112,18 @@ def check(context: Context) -> Iterator[Finding]:
                 else invocation.subcommand_word
             what = "worker -B (embedded beat)" if invocation.subcommand == "worker" else "beat"
             yield Finding(
-                container.word_span(anchor or invocation.program),
+                invocation.span(anchor),
                 f"{what} in {container.where} writes its schedule file to {where}, but {reason}: "
                 f"it crashes at start with OSError: [Errno 30] Read-only file system: '{filename}'",
                 "pass -s <dir>/celerybeat-schedule with <dir> on a writable volume (an emptyDir, "
                 "or a PersistentVolumeClaim to keep last-run times), or use a scheduler that "
                 "keeps no file (django-celery-beat's DatabaseScheduler, RedBeat)",
-                fix=_fix(container, anchor, schedule) if anchor else None,
+                fix=_fix(container, invocation, anchor, schedule) if anchor else None,
             )
 
 
-def _fix(container: Container, anchor: Word, schedule: Option | None) -> Fix | None:
+def _fix(container: Container, invocation: CeleryInvocation, anchor: Word,
+         schedule: Option | None) -> Fix | None:
     """``-s`` on a writable volume: the pod's own emptyDir or PVC, else a new emptyDir."""
     candidates = [m for m in container.mounts if m.writable and m.volume is not None
                   and m.volume.kind in ("emptyDir", "persistentVolumeClaim")
@@ -143,9 +145,10 @@ def _fix(container: Container, anchor: Word, schedule: Option | None) -> Fix | N
             return None
     path = f"{directory}/celerybeat-schedule"
     if schedule is not None:
-        argument = replace_arg(container, schedule.value_word, path) if schedule.value_word else None
+        argument = replace_arg(invocation.command, schedule.value_word, path) \
+            if schedule.value_word else None
     else:
-        argument = add_args(container, anchor, ["-s", path])
+        argument = add_args(invocation.command, anchor, ["-s", path])
     if argument is None:
         return None
     return Fix(f"pass -s {path} {where}", [argument, *volume_edits])

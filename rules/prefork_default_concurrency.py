@@ -44,7 +44,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
-from celerylint.fixes.kubernetes import add_args
+from celerylint.fixes.commands import add_args
 from celerylint.rules_support import cpu_quantity, env_mentions
 
 CODE = "CL202"
@@ -68,9 +68,9 @@ def check(context: Context) -> Iterator[Finding]:
             suggested = max(1, math.floor(cpu)) if cpu is not None else 2
             shown = ", ".join(f"{k}: {v}" for k, v in limits.items())
             anchor = invocation.subcommand_word or invocation.program
-            argument = add_args(container, anchor, [f"--concurrency={suggested}"])
+            argument = add_args(invocation.command, anchor, [f"--concurrency={suggested}"])
             yield Finding(
-                container.word_span(anchor),
+                invocation.span(anchor),
                 f"prefork worker in {container.where} has no --concurrency: Celery forks one "
                 f"child per CPU of the node (os.cpu_count()), ignoring the container limits "
                 f"({shown}), so the pod is OOMKilled or throttled on large nodes",

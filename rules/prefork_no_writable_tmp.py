@@ -75,7 +75,7 @@ def check(context: Context) -> Iterator[Finding]:
                 continue  # the image's working directory may be on that volume
             tried = ", ".join(f"'{d}'" for d in candidates + ([] if cwd else ["<working dir>"]))
             yield Finding(
-                container.word_span(invocation.subcommand_word or invocation.program),
+                invocation.span(),
                 f"prefork worker in {container.where} runs on a read-only root filesystem with no "
                 f"writable temporary directory: billiard cannot create its pool and the worker "
                 f"dies at start with 'Unrecoverable error: FileNotFoundError(2, \"No usable "

@@ -14,8 +14,8 @@ from typing import Any
 
 from celerylint.diagnostics import Span
 from celerylint.parse.celery_cli import CeleryInvocation
-from celerylint.parse.shell import SimpleCommand, Word
-from celerylint.parse.yamlnodes import YList, YMap, locate
+from celerylint.parse.shell import SimpleCommand
+from celerylint.parse.yamlnodes import YList, YMap
 from celerylint.sources import ParseProblem, SourceFile
 
 #: Volume sources that Kubernetes always mounts read-only.
@@ -112,15 +112,6 @@ class Container:
                 if best is None or len(base) > len(posixpath.normpath(best.path)):
                     best = mount
         return best
-
-    def word_span(self, word: Word) -> Span:
-        """Where a word of the container's command line is written in the manifest."""
-        if word.item >= len(self.argv_items):
-            return self.span
-        items, index = self.argv_items[word.item]
-        pos = locate(self.workload.source, items.item_pos[index], self.argv[word.item],
-                     word.start, word.end)
-        return Span(self.span.path, *pos)
 
     @property
     def where(self) -> str:

@@ -78,7 +78,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         for command in container.commands or []:
             pip_set = _pip_set(command, f"pip install in {container.where}",
                                dockerfile.python_version(container.image or ""),
-                               f"image {container.image}", container.word_span)
+                               f"image {container.image}", command.origin.span)
             if pip_set:
                 deployment.requirement_sets.append(pip_set)
     deployment.dockerfiles = dockerfiles

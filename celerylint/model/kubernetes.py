@@ -13,6 +13,7 @@ from celerylint.diagnostics import Span
 from celerylint.model import (
     Container, EnvVar, KubeObject, Mount, Probe, Volume, Workload,
 )
+from celerylint.model.origins import YamlArgv
 from celerylint.parse import celery_cli, shell
 from celerylint.parse.yamlnodes import Document, Pos, YList, YMap
 from celerylint.sources import SourceFile
@@ -142,6 +143,9 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
         commands = shell.commands_of(argv, dynamic)
     except shell.ShellSyntaxError:
         commands = None
+    origin = YamlArgv(source, argv, argv_items, where)
+    for command in commands or []:
+        command.origin = origin
     mounts = []
     raw_mounts = data.get("volumeMounts")
     if isinstance(raw_mounts, YList):

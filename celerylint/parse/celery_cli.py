@@ -107,6 +107,10 @@ class CeleryInvocation:
     app_after_subcommand: bool = False
     unknown_options: list[Word] = field(default_factory=list)
 
+    def span(self, word: Word | None = None):
+        """Where ``word`` (default: the subcommand, else the program) is written."""
+        return self.command.origin.span(word or self.subcommand_word or self.program)
+
     def option(self, name: str) -> Option | None:
         return self.options.get(name)
 

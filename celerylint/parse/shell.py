@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"})
 
@@ -70,6 +71,7 @@ class SimpleCommand:
     piped_from: bool = False   # it reads another command's output
     last: bool = False         # nothing runs after it in the script
     shell: str | None = None   # the shell that runs it, None for an exec-form command
+    origin: Any = None         # model.origins.Origin: where its words are written
 
     @property
     def replaces_shell(self) -> bool:
