@@ -7,6 +7,8 @@ import re
 
 from celerylint.model import Container
 from celerylint.parse.celery_cli import CeleryInvocation
+from celerylint.parse.requirements import pip_install_args
+from celerylint.parse.shell import SimpleCommand
 
 
 def working_directory(container: Container, invocation: CeleryInvocation) -> str | None:
@@ -58,3 +60,27 @@ def cpu_quantity(value: object) -> float | None:
 def env_mentions(container: Container, *needles: str) -> bool:
     """True when an env var name contains one of ``needles`` (settings we cannot evaluate)."""
     return any(needle in name.upper() for name in container.env for needle in needles)
+
+
+def slow_step(command: SimpleCommand) -> str | None:
+    """The kind of slow start-up work a command does, as named in the estimates."""
+    words = [w.text for w in command.words]
+    if not words:
+        return None
+    name = command.words[0].name
+    if pip_install_args(command) is not None:
+        return "uv pip install" if name == "uv" else "pip install"
+    second = words[1] if len(words) > 1 else ""
+    if name == "poetry" and second in ("install", "sync"):
+        return "poetry install"
+    if name == "pipenv" and second in ("install", "sync"):
+        return "pipenv install"
+    if name == "uv" and second == "sync":
+        return "uv sync"
+    if name in ("apt-get", "apt") and "install" in words:
+        return "apt-get install"
+    if name == "apk" and second == "add":
+        return "apk add"
+    if name == "virtualenv" or (name.startswith("python") and words[1:3] == ["-m", "venv"]):
+        return "virtualenv"
+    return None

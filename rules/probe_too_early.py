@@ -47,39 +47,14 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import set_value
+from celerylint.rules_support import slow_step
 from celerylint.model import Container, Probe
-from celerylint.parse.requirements import pip_install_args
-from celerylint.parse.shell import SimpleCommand
 
 CODE = "CL301"
 NAME = "probe-too-early"
 SEVERITY = Severity.ERROR
 SUMMARY = "a liveness or startup probe kills the container before its slow start-up can finish"
 FIXABLE = True
-
-
-def slow_step(command: SimpleCommand) -> str | None:
-    """The kind of slow start-up work a command does, as named in the estimates."""
-    words = [w.text for w in command.words]
-    if not words:
-        return None
-    name = command.words[0].name
-    if pip_install_args(command) is not None:
-        return "uv pip install" if name == "uv" else "pip install"
-    second = words[1] if len(words) > 1 else ""
-    if name == "poetry" and second in ("install", "sync"):
-        return "poetry install"
-    if name == "pipenv" and second in ("install", "sync"):
-        return "pipenv install"
-    if name == "uv" and second == "sync":
-        return "uv sync"
-    if name in ("apt-get", "apt") and "install" in words:
-        return "apt-get install"
-    if name == "apk" and second == "add":
-        return "apk add"
-    if name == "virtualenv" or (name.startswith("python") and words[1:3] == ["-m", "venv"]):
-        return "virtualenv"
-    return None
 
 
 def _deadline_text(probe: Probe) -> str:

@@ -19,7 +19,7 @@ from celerylint.parse.shell import SimpleCommand, Word
 def add_args(command: SimpleCommand, after: Word, args: list[str]) -> Edit | None:
     """Insert ``args`` right after the word ``after``."""
     origin = command.origin
-    source = origin.source
+    source = origin.source_of(after)
     item = origin.list_item(after)
     if item is not None:
         items, index = item
@@ -39,20 +39,21 @@ def replace_arg(command: SimpleCommand, word: Word, text: str) -> Edit | None:
     offsets = origin.offsets(word)
     if offsets is None or word.dynamic:
         return None
-    current = origin.source.text[offsets[0]:offsets[1]]
+    source = origin.source_of(word)
+    current = source.text[offsets[0]:offsets[1]]
     if current[:1] in ('"', "'"):
         return None
     prefix = current.partition("=")[0] + "=" if current.startswith("-") and "=" in current else ""
     whole = origin.list_item(word) is not None or origin.json_element(word) is not None
-    return edit(origin.source, offsets[0], offsets[1], prefix + (text if whole else shlex.quote(text)))
+    return edit(source, offsets[0], offsets[1], prefix + (text if whole else shlex.quote(text)))
 
 
 def remove_words(command: SimpleCommand, words: list[Word]) -> list[Edit] | None:
     """Delete words (an option and its value) with the separator before each."""
     origin = command.origin
-    source = origin.source
     edits = []
     for word in words:
+        source = origin.source_of(word)
         item = origin.list_item(word)
         element = origin.json_element(word)
         if item is not None:
@@ -82,4 +83,4 @@ def insert_exec(command: SimpleCommand, first: Word) -> Edit | None:
     offsets = command.origin.offsets(first)
     if offsets is None or command.assignments or command.origin.list_item(first) is not None:
         return None
-    return edit(command.origin.source, offsets[0], offsets[0], "exec ")
+    return edit(command.origin.source_of(first), offsets[0], offsets[0], "exec ")

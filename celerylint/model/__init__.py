@@ -86,6 +86,7 @@ class Container:
     image: str | None
     argv: list[str]
     argv_items: list[tuple[YList, int]]  # the YAML list (command or args) and index of each item
+    argv_dynamic: list[bool]  # items built from a $(VAR) whose value we cannot see
     argv_from_command: bool  # False when only ``args`` is set (the image's ENTRYPOINT runs)
     commands: list[SimpleCommand] | None  # None: the command line could not be read
     celery: list[CeleryInvocation]
@@ -101,6 +102,7 @@ class Container:
     workload: "Workload"
     data: YMap  # the container's mapping, for fixes
     init: bool = False
+    launch: Any = None  # model.launch.Launch: how its main process starts, when known
 
     def mount_for(self, path: str) -> Mount | None:
         """The mount that holds ``path`` (longest mount path that contains it)."""
@@ -179,6 +181,7 @@ class Deployment:
     workloads: list[Workload] = field(default_factory=list)
     requirement_sets: list[RequirementSet] = field(default_factory=list)
     dockerfiles: list[Any] = field(default_factory=list)  # parse.dockerfile.Dockerfile
+    launches: list[Any] = field(default_factory=list)  # model.launch.Launch, containers first
     problems: list[ParseProblem] = field(default_factory=list)
 
     def containers(self, include_init: bool = False):

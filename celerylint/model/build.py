@@ -10,7 +10,8 @@ from celerylint import sources as src
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
 from celerylint.model import kubernetes
-from celerylint.parse import dockerfile, requirements, shell, yamlnodes
+from celerylint.model.launch import Resolver, repository_root
+from celerylint.parse import celery_cli, dockerfile, requirements, shell, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import ParseProblem, Skip, SourceFile
 
@@ -70,6 +71,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     patches = _kustomize_patches(documents)
     documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
     deployment.objects, deployment.workloads = kubernetes.build(documents)
+    deployment.dockerfiles = dockerfiles
+    _launches(deployment, paths, max_size, overlay)
     reader = _RequirementReader(requirement_files, max_size)
     for source in requirement_files:
         deployment.requirement_sets.append(reader.file_set(source))
@@ -81,10 +84,32 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                                f"image {container.image}", command.origin.span)
             if pip_set:
                 deployment.requirement_sets.append(pip_set)
-    deployment.dockerfiles = dockerfiles
     for parsed in dockerfiles:
         deployment.requirement_sets.extend(_dockerfile_sets(parsed))
     return deployment, skipped
+
+
+def _launches(deployment: Deployment, paths: list[str], max_size: int,
+              overlay: dict[str, SourceFile] | None) -> None:
+    """Follow each container's start (and each image's) to the commands it really runs."""
+    resolver = Resolver(deployment.dockerfiles, repository_root(paths), max_size, overlay)
+    for container in deployment.containers():
+        found = resolver.for_container(container)
+        if found is not None:
+            container.launch = found
+            container.commands = found.commands
+            container.celery = celery_cli.invocations(found.commands)
+            deployment.launches.append(found)
+    for parsed in deployment.dockerfiles:
+        found = resolver.for_image(parsed)
+        if found is not None:
+            deployment.launches.append(found)
+    known = {s.path for s in deployment.sources}
+    for launch in deployment.launches:
+        for script in launch.sources:
+            if script.path not in known:
+                known.add(script.path)
+                deployment.sources.append(script)
 
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")

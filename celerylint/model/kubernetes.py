@@ -164,7 +164,7 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
     return Container(
         name=str(data.get("name", "(unnamed)")),
         image=image if isinstance(image, str) else None,
-        argv=argv, argv_items=argv_items, argv_from_command=from_command, commands=commands,
+        argv=argv, argv_items=argv_items, argv_dynamic=dynamic, argv_from_command=from_command, commands=commands,
         celery=celery_cli.invocations(commands or []),
         working_dir=working_dir if isinstance(working_dir, str) else None,
         env=env, env_open=env_open, mounts=mounts,

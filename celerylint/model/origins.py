@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from celerylint.diagnostics import Span
 from celerylint.parse.shell import Word
@@ -27,15 +27,18 @@ class Origin:
     fallback: Span  # where to point when a word cannot be placed exactly
 
     def offsets(self, word: Word) -> tuple[int, int] | None:
-        """Exact offsets of the word's text in ``source.text``, or None."""
+        """Exact offsets of the word's text in ``source_of(word).text``, or None."""
         raise NotImplementedError
+
+    def source_of(self, word: Word) -> SourceFile:
+        return self.source
 
     def span(self, word: Word) -> Span:
         offsets = self.offsets(word)
         if offsets is None:
             return self.fallback
-        return Span(self.source.path, *self.source.position(offsets[0]),
-                    *self.source.position(offsets[1]))
+        source = self.source_of(word)
+        return Span(source.path, *source.position(offsets[0]), *source.position(offsets[1]))
 
     def list_item(self, word: Word) -> tuple[YList, int] | None:
         """The YAML list and index when the word is a whole exec-form item."""
@@ -129,3 +132,41 @@ class JsonArray(Origin):
                 word.end == len(self.values[word.item]):
             return self.elements[word.item]
         return None
+
+
+@dataclass
+class Joined(Origin):
+    """An argv assembled from several places: ENTRYPOINT items followed by CMD or ``args``."""
+
+    parts: list[tuple[Origin, Word]]  # for each argv item: its origin and its word there
+    fallback: Span
+
+    def _inner(self, word: Word) -> tuple[Origin, Word] | None:
+        if word.item >= len(self.parts):
+            return None
+        origin, there = self.parts[word.item]
+        return origin, replace(there, start=there.start + word.start, end=there.start + word.end)
+
+    @property
+    def source(self) -> SourceFile:  # type: ignore[override]
+        return self.parts[0][0].source_of(Word("", 0, 0)) if self.parts else None
+
+    def source_of(self, word: Word) -> SourceFile:
+        inner = self._inner(word)
+        return inner[0].source_of(inner[1]) if inner else self.source
+
+    def offsets(self, word: Word) -> tuple[int, int] | None:
+        inner = self._inner(word)
+        return inner[0].offsets(inner[1]) if inner else None
+
+    def span(self, word: Word) -> Span:
+        inner = self._inner(word)
+        return inner[0].span(inner[1]) if inner else self.fallback
+
+    def list_item(self, word: Word):
+        inner = self._inner(word)
+        return inner[0].list_item(inner[1]) if inner else None
+
+    def json_element(self, word: Word):
+        inner = self._inner(word)
+        return inner[0].json_element(inner[1]) if inner else None

@@ -72,11 +72,14 @@ class SimpleCommand:
     last: bool = False         # nothing runs after it in the script
     shell: str | None = None   # the shell that runs it, None for an exec-form command
     origin: Any = None         # model.origins.Origin: where its words are written
+    held_by: str | None = None  # a shell above it that stays PID 1 (signals stop there)
+    connector: str | None = None  # the operator before it: "&&", "||", ";", "\n", "|", "&"
+    from_file: bool = False    # it is in a script file (not an ``sh -c`` string)
 
     @property
     def replaces_shell(self) -> bool:
         """True when this process becomes the container's main process (no shell stays)."""
-        return self.shell is None or self.exec_
+        return (self.shell is None or self.exec_) and self.held_by is None
 
 
 def _scan_paren(text: str, i: int) -> int:
@@ -283,9 +286,10 @@ def split(text: str, shell: str | None = "sh", item: int = 0) -> list[SimpleComm
     current = SimpleCommand(words=[], shell=shell)
     pending_redirect = False
     pipe_in = False
+    previous_op: str | None = None
 
     def finish(op: str | None) -> None:
-        nonlocal current, pipe_in
+        nonlocal current, pipe_in, previous_op
         words = current.words
         while words and words[0].text in RESERVED and not words[0].dynamic:
             words.pop(0)
@@ -299,7 +303,11 @@ def split(text: str, shell: str | None = "sh", item: int = 0) -> list[SimpleComm
         current.background = op == "&"
         pipe_in = current.piped_into
         if words or current.assignments:
+            current.connector = previous_op
             commands.append(current)
+            previous_op = None
+        if previous_op is None and commands:
+            previous_op = op  # the first operator after a command joins it to the next
         current = SimpleCommand(words=[], shell=shell)
 
     for token in tokenize(text, item):

@@ -1,0 +1,429 @@
+"""How a container's main process starts: following the chain to celery.
+
+A container runs ENTRYPOINT + CMD from its image, which Kubernetes ``command``/``args`` override
+(``command`` replaces ENTRYPOINT and drops CMD; ``args`` alone replaces CMD). The argv may start
+with an init (``tini``, ``dumb-init``), a shell with ``-c``, or a script. Scripts found in the
+repository are read and split with the same parser, and an entry script's ``exec "$@"`` hands over
+to the rest of the argv. Each hop is recorded so that findings can say how celery was reached.
+
+Linking an image to a Dockerfile of the repository (documented heuristic, until a configuration
+mapping exists): an image from Docker Hub's library (no ``/`` in its name, ``python:3.11``) is
+never ours; otherwise the Dockerfile whose directory, or whose name suffix
+(``Dockerfile.worker``, ``worker.Dockerfile``), equals the image's last path component; otherwise
+the only Dockerfile of the repository, when there is exactly one.
+
+Finding a script: the source of the Dockerfile ``COPY``/``ADD`` that put it at that path (sources
+resolved against the Dockerfile's directory, then its parents), else the path itself below the
+repository root with leading directories dropped one by one (at least two components kept).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from celerylint import sources as src
+from celerylint.diagnostics import Span
+from celerylint.model import Container
+from celerylint.model.origins import JsonArray, Joined, Origin, ScriptText
+from celerylint.parse import celery_cli, shell
+from celerylint.parse.dockerfile import Dockerfile, Instruction, Stage
+from celerylint.parse.shell import SimpleCommand, Word
+from celerylint.sources import SourceFile
+
+INITS = frozenset({"tini", "tini-static", "dumb-init", "catatonit"})
+_INIT_VALUE_OPTIONS = frozenset({"-p", "-e", "-r", "--rewrite"})
+_RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
+MAX_HOPS = 4
+
+
+@dataclass
+class Launch:
+    """The commands a container (or an image) starts with, and how they were reached."""
+
+    label: str
+    commands: list[SimpleCommand]
+    hops: list[str] = field(default_factory=list)
+    init: str | None = None
+    container: Container | None = None
+    stage: Stage | None = None
+    sources: list[SourceFile] = field(default_factory=list)  # entry scripts read
+
+    @property
+    def celery(self) -> list:
+        """The celery invocations among the commands (parsed once)."""
+        cached = self.__dict__.get("_celery")
+        if cached is None:
+            cached = self.__dict__["_celery"] = celery_cli.invocations(self.commands)
+        return cached
+
+    def via(self) -> str:
+        """``k8s/w.yaml:21 runs /start, copied from compose/start:8, which ...`` or ''."""
+        return ", ".join(self.hops)
+
+
+@dataclass
+class _Item:
+    """One argv item and the word that writes it in its origin."""
+
+    text: str
+    origin: Origin
+    word: Word
+
+    @classmethod
+    def whole(cls, text: str, origin: Origin, index: int, dynamic: bool = False) -> "_Item":
+        return cls(text, origin, Word(text, 0, len(text), index, dynamic))
+
+    @property
+    def dynamic(self) -> bool:
+        return self.word.dynamic
+
+
+def _fallback(source: SourceFile, instruction: Instruction) -> Span:
+    return Span(source.path, instruction.line, instruction.column, instruction.line,
+                len(source.lines[instruction.line - 1]) + 1)
+
+
+def instruction_items(dockerfile: Dockerfile, instruction: Instruction) -> list[_Item] | None:
+    """An exec-form instruction's items, or None for shell form."""
+    if instruction.json_args is None:
+        return None
+    source = dockerfile.source
+    start = source.offset(instruction.line, instruction.column)
+    origin = JsonArray.parse(source, start, instruction.text, _fallback(source, instruction))
+    return [_Item.whole(text, origin, i) for i, text in enumerate(instruction.json_args)]
+
+
+def instruction_scripts(dockerfile: Dockerfile, stage: Stage,
+                        instruction: Instruction) -> list[tuple[str, Origin, str]]:
+    """Shell-form text (and heredoc bodies) of an instruction: (script, origin, shell)."""
+    source = dockerfile.source
+    fallback = _fallback(source, instruction)
+    base = _RUN_FLAGS.match(instruction.text).end() if instruction.keyword == "RUN" else 0
+    text = instruction.text[base:]
+    shell_name = stage_shell(stage, instruction)
+    scripts = [(text, ScriptText(source, text, source.offset(instruction.line, instruction.column)
+                                 + base, fallback), shell_name)]
+    for heredoc in instruction.heredocs:
+        scripts.append((heredoc.body, ScriptText(source, heredoc.body,
+                                                 source.offset(heredoc.line, 1), fallback),
+                        shell_name))
+    return scripts
+
+
+def stage_shell(stage: Stage, before: Instruction) -> str:
+    """The shell of shell-form instructions: ``sh`` unless a SHELL instruction changed it."""
+    name = "sh"
+    for instruction in stage.instructions:
+        if instruction is before:
+            break
+        if instruction.keyword == "SHELL" and instruction.json_args:
+            name = os.path.basename(instruction.json_args[0])
+    return name
+
+
+def split_script(script: str, origin: Origin, shell_name: str) -> list[SimpleCommand] | None:
+    try:
+        commands = shell.split(script, shell=shell_name)
+    except shell.ShellSyntaxError:
+        return None
+    for command in commands:
+        command.origin = origin
+    return commands
+
+
+class Resolver:
+    """Builds launches; reads entry scripts from the repository once each."""
+
+    def __init__(self, dockerfiles: list[Dockerfile], root: Path, max_size: int,
+                 overlay: dict[str, SourceFile] | None) -> None:
+        self.dockerfiles = dockerfiles
+        self.root = root
+        self.max_size = max_size
+        self.overlay = overlay
+        self.scripts: dict[str, SourceFile | None] = {}
+
+    # -- linking -------------------------------------------------------------------------------
+    def dockerfile_for(self, image: str | None) -> tuple[Dockerfile, Stage] | None:
+        if not image or not self.dockerfiles:
+            return None
+        name = image.split("@")[0]
+        repository = name.rsplit(":", 1)[0] if ":" in name.split("/")[-1] else name
+        if "/" not in repository:
+            return None  # an official Docker Hub image (python, redis ...): not built here
+        wanted = repository.rsplit("/", 1)[-1]
+        for parsed in self.dockerfiles:
+            path = parsed.source.path
+            directory = posixpath.basename(posixpath.dirname(path))
+            filename = posixpath.basename(path)
+            if wanted in (directory, filename.partition(".")[2], filename.rpartition(".")[0]):
+                return (parsed, parsed.stages[-1]) if parsed.stages else None
+        if len(self.dockerfiles) == 1 and self.dockerfiles[0].stages:
+            return self.dockerfiles[0], self.dockerfiles[0].stages[-1]
+        return None
+
+    # -- scripts -------------------------------------------------------------------------------
+    def find_script(self, path: str, image: tuple[Dockerfile, Stage] | None) -> SourceFile | None:
+        candidates: list[Path] = []
+        if image is not None:
+            parsed, stage = image
+            dockerfile_dir = Path(parsed.source.abspath or parsed.source.path).parent
+            contexts = [dockerfile_dir, *list(dockerfile_dir.parents)[:3]]
+            target = posixpath.normpath(posixpath.join(stage.workdir or "/", path))
+            for sources, dest, _ in reversed(stage.copies):
+                dest_abs = posixpath.normpath(posixpath.join(stage.workdir or "/", dest))
+                for source in sources:
+                    if dest.endswith("/") or len(sources) > 1:
+                        if posixpath.join(dest_abs, posixpath.basename(source.rstrip("/"))) == target:
+                            candidates += [c / source for c in contexts]
+                        elif target.startswith(dest_abs.rstrip("/") + "/") and source in (".", "./"):
+                            candidates += [c / target[len(dest_abs.rstrip("/")) + 1:] for c in contexts]
+                    elif dest_abs == target:
+                        candidates += [c / source for c in contexts]
+                    elif source.rstrip("/") in (".", "") and target.startswith(dest_abs.rstrip("/") + "/"):
+                        candidates += [c / target[len(dest_abs.rstrip("/")) + 1:] for c in contexts]
+        parts = [p for p in path.split("/") if p not in ("", ".")]
+        for i in range(len(parts) - 1):
+            candidates.append(self.root.joinpath(*parts[i:]))
+        for candidate in candidates:
+            if candidate.is_file():
+                return self._read(candidate)
+        return None
+
+    def _read(self, path: Path) -> SourceFile | None:
+        key = str(path.resolve())
+        if key not in self.scripts:
+            result = src.read(path, "script", self.max_size, self.overlay)
+            self.scripts[key] = result if isinstance(result, SourceFile) else None
+        return self.scripts[key]
+
+    # -- launches ------------------------------------------------------------------------------
+    def for_container(self, container: Container) -> Launch | None:
+        image = self.dockerfile_for(container.image)
+        stage = image[1] if image else None
+        items: list[_Item] = []
+        origin = container.commands[0].origin if container.commands else None
+        yaml_items = [_Item.whole(text, origin, i, container.argv_dynamic[i])
+                      for i, text in enumerate(container.argv)] if origin is not None else []
+        where = f"{container.span.path}:{container.span.line}"
+        if container.argv_from_command:
+            items = yaml_items
+        else:
+            entry = self._instruction_items(image, "ENTRYPOINT")
+            if entry is None:
+                return None  # a shell-form ENTRYPOINT ignores args; unknown image: unknown
+            if yaml_items:
+                items = entry + yaml_items
+            else:
+                cmd = self._instruction_items(image, "CMD")
+                if cmd is None or (not entry and not cmd):
+                    return self._shell_form_default(container, image, where)
+                items = entry + cmd
+        if not items:
+            return None
+        launch = Launch(container.where, [], container=container, stage=stage)
+        first = items[0].origin.span(items[0].word)
+        launch.hops.append(f"{first.path}:{first.line} runs {items[0].text}")
+        launch.commands = self._follow(items, image, launch, None, depth=0)
+        return launch
+
+    def for_image(self, parsed: Dockerfile) -> Launch | None:
+        """The image's own start (``docker run`` with no command), from its final stage."""
+        if not parsed.stages:
+            return None
+        stage = parsed.stages[-1]
+        entrypoint, cmd = stage.last("ENTRYPOINT"), stage.last("CMD")
+        if entrypoint is None and cmd is None:
+            return None
+        image = (parsed, stage)
+        launch = Launch(f"the image built by {parsed.source.path}", [], stage=stage)
+        first = entrypoint or cmd
+        launch.hops.append(f"{parsed.source.path}:{first.line} runs {first.args[:60]}")
+        if first.json_args is None:  # shell form: /bin/sh -c, and CMD is ignored by it
+            launch.commands = self._shell_form(parsed, stage, first, image, launch)
+            return launch
+        items = instruction_items(parsed, entrypoint) if entrypoint else []
+        if cmd is not None and (entrypoint is None or entrypoint.json_args is not None):
+            more = instruction_items(parsed, cmd)
+            if more is None:
+                if entrypoint is None:
+                    launch.commands = self._shell_form(parsed, stage, cmd, image, launch)
+                    return launch
+                cmd_origin = ScriptText(parsed.source, cmd.text,
+                                        parsed.source.offset(cmd.line, cmd.column),
+                                        _fallback(parsed.source, cmd))
+                more = [_Item.whole(w, cmd_origin, 0) for w in ["/bin/sh", "-c", cmd.text]]
+            items = items + more
+        launch.commands = self._follow(items, image, launch, None, depth=0)
+        return launch
+
+    def _instruction_items(self, image, keyword: str) -> list[_Item] | None:
+        """Exec-form items of the image's ENTRYPOINT/CMD ([] when absent, None when shell form
+        or when the image is unknown)."""
+        if image is None:
+            return [] if keyword == "ENTRYPOINT" else None
+        parsed, stage = image
+        instruction = stage.last(keyword)
+        if instruction is None:
+            return []
+        return instruction_items(parsed, instruction)
+
+    def _shell_form_default(self, container, image, where) -> Launch | None:
+        if image is None:
+            return None
+        parsed, stage = image
+        instruction = stage.last("ENTRYPOINT") or stage.last("CMD")
+        if instruction is None or instruction.json_args is not None:
+            return None
+        launch = Launch(container.where, [], container=container, stage=stage)
+        launch.hops.append(f"{where} runs image {container.image}, built by "
+                           f"{parsed.source.path}:{instruction.line}")
+        launch.commands = self._shell_form(parsed, stage, instruction, image, launch)
+        return launch
+
+    def _shell_form(self, parsed, stage, instruction, image, launch) -> list[SimpleCommand]:
+        commands: list[SimpleCommand] = []
+        for script, origin, shell_name in instruction_scripts(parsed, stage, instruction)[:1]:
+            split = split_script(script, origin, shell_name)
+            if split:
+                commands += self._expand(split, [], image, launch, None, 0)
+        return commands
+
+    def _follow(self, items: list[_Item], image, launch: Launch, held_by: str | None,
+                depth: int) -> list[SimpleCommand]:
+        """The commands an argv runs: through inits, ``sh -c`` and scripts."""
+        while items and os.path.basename(items[0].text) in INITS and not items[0].dynamic:
+            launch.init = os.path.basename(items[0].text)
+            items = items[1:]
+            while items and items[0].text.startswith("-"):
+                value = items[0].text in _INIT_VALUE_OPTIONS
+                done = items[0].text == "--"
+                items = items[2:] if value else items[1:]
+                if done:
+                    break
+        if not items:
+            return []
+        argv = [i.text for i in items]
+        origin = Joined([(i.origin, i.word) for i in items], items[0].origin.fallback)
+        script = shell.shell_script(argv)
+        if script is not None:
+            name, index = script
+            commands = split_script_item(argv[index], origin, name, index)
+            if commands is None:
+                return []
+            return self._expand(commands, [], image, launch, held_by, depth)
+        program = argv[0]
+        run_by = None
+        if os.path.basename(program) in shell.SHELLS and len(argv) > 1 and \
+                not argv[1].startswith("-"):
+            run_by, program, rest = os.path.basename(program), argv[1], items[2:]
+        else:
+            rest = items[1:]
+        if depth < MAX_HOPS and ("/" in program or program.endswith(".sh")) and not items[0].dynamic:
+            found = self.find_script(program, image)
+            if found is not None:
+                return self._script(found, program, run_by, rest, image, launch, held_by, depth)
+        words = [Word(item.text, 0, len(item.text), i, item.dynamic) for i, item in enumerate(items)]
+        command = SimpleCommand(words=words, last=True, origin=origin, held_by=held_by)
+        return [command]
+
+    def _script(self, found: SourceFile, program: str, run_by: str | None, rest: list[_Item],
+                image, launch: Launch, held_by: str | None, depth: int) -> list[SimpleCommand]:
+        launch.sources.append(found)
+        first_line = found.lines[0] if found.lines else ""
+        shebang = first_line[2:].split() if first_line.startswith("#!") else []
+        if shebang and os.path.basename(shebang[0]) == "env" and len(shebang) > 1:
+            shebang = shebang[1:]
+        shell_name = run_by or (os.path.basename(shebang[0]) if shebang else "sh")
+        if shell_name not in shell.SHELLS:
+            return []  # a Python or other script: not a shell chain we can follow
+        launch.hops.append(f"{program} is {found.path}")
+        fallback = Span(found.path, 1, 1, 1, len(first_line) + 1)
+        commands = split_script(found.text, ScriptText(found, found.text, 0, fallback), shell_name)
+        if commands is None:
+            return []
+        for command in commands:
+            command.from_file = True
+        return self._expand(commands, rest, image, launch, held_by, depth + 1)
+
+    def _su(self, command: SimpleCommand, image, launch: Launch, held_by: str | None,
+            depth: int) -> list[SimpleCommand]:
+        """``su user -c SCRIPT``: su forks the shell that runs SCRIPT and stays in between."""
+        texts = [w.text for w in command.words]
+        script_word = command.words[texts.index("-c", 1) + 1]
+        nested = _nested(command, script_word, "sh")
+        if nested is None:
+            return []
+        launch.hops.append("which runs it through su -c (su stays the parent)")
+        return self._expand(nested, [], image, launch, held_by or "su", depth)
+
+    def _expand(self, commands: list[SimpleCommand], rest: list[_Item], image, launch: Launch,
+                held_by: str | None, depth: int) -> list[SimpleCommand]:
+        """Mark what a script's shell holds, and follow ``"$@"`` and scripts it runs."""
+        out: list[SimpleCommand] = []
+        for command in commands:
+            command.held_by = held_by
+            out.append(command)
+            words = command.words
+            if not words:
+                continue
+            hands_over = command.replaces_shell
+            child_held = None if hands_over else (held_by or command.shell)
+            if words[0].name == "su" and "-c" in [w.text for w in words[1:-1]]:
+                out += self._su(command, image, launch, held_by, depth)
+            elif words[0].text == "$@" and rest:
+                if command.exec_:
+                    launch.hops.append(f"which execs \"$@\" ({' '.join(i.text for i in rest)[:60]})")
+                else:
+                    launch.hops.append(f"which runs \"$@\" without exec")
+                out += self._follow(rest, image, launch, child_held, depth)
+            elif depth < MAX_HOPS and not words[0].dynamic and (
+                    "/" in words[0].text or words[0].text.endswith(".sh")) and \
+                    words[0].name not in ("celery",):
+                found = self.find_script(words[0].text, image)
+                if found is not None and found not in launch.sources:
+                    where = command.origin.span(words[0])
+                    launch.hops.append(f"{where.path}:{where.line} runs {words[0].text}"
+                                       + ("" if hands_over else " without exec"))
+                    rest_items = [_Item(w.text, command.origin, w) for w in words[1:]]
+                    out += self._script(found, words[0].text, None, rest_items, image, launch,
+                                        child_held, depth)
+        return out
+
+
+def _nested(command: SimpleCommand, word: Word, shell_name: str) -> list[SimpleCommand] | None:
+    """The commands of a script passed as one word (``su user -c "celery ..."``)."""
+    origin = command.origin
+    offsets = origin.offsets(word)
+    source = origin.source_of(word)
+    if offsets is None:
+        return None
+    start, end = offsets
+    raw = source.text[start:end]
+    if raw[:1] in ("'", '"') and raw[-1:] == raw[:1]:
+        start += 1
+    if source.text[start:start + len(word.text)] != word.text:
+        return None
+    return split_script(word.text, ScriptText(source, word.text, start, origin.span(word)), shell_name)
+
+
+def split_script_item(script: str, origin: Origin, shell_name: str, item: int) -> list[SimpleCommand] | None:
+    try:
+        commands = shell.split(script, shell=shell_name, item=item)
+    except shell.ShellSyntaxError:
+        return None
+    for command in commands:
+        command.origin = origin
+    return commands
+
+
+def repository_root(paths: list[str]) -> Path:
+    """The git work tree of the first checked path, else the working directory."""
+    start = Path(paths[0] if paths and paths[0] != "-" else ".").resolve()
+    for directory in [start, *start.parents]:
+        if (directory / ".git").exists():
+            return directory
+    return Path.cwd()
