@@ -5,7 +5,8 @@ from __future__ import annotations
 import posixpath
 import re
 
-from celerylint.model import Container
+from celerylint.model import Container, Deployment, Workload
+from celerylint.model.kubernetes import dig
 from celerylint.parse.celery_cli import CeleryInvocation
 from celerylint.parse.requirements import pip_install_args
 from celerylint.parse.shell import SimpleCommand
@@ -83,4 +84,41 @@ def slow_step(command: SimpleCommand) -> str | None:
         return "apk add"
     if name == "virtualenv" or (name.startswith("python") and words[1:3] == ["-m", "venv"]):
         return "virtualenv"
+    return None
+
+
+def launch_invocations(deployment):
+    """``(launch, invocation)`` for every celery command a container or image starts with."""
+    for launch in deployment.launches:
+        for invocation in launch.celery:
+            yield launch, invocation
+
+
+def reached(launch) -> str:
+    """`` (k8s/w.yaml:21 runs /start, /start is compose/start)`` when scripts were followed."""
+    return f" ({launch.via()})" if len(launch.hops) > 1 else ""
+
+
+LONG_RUNNING = frozenset({"worker", "beat", "flower", "events", "multi"})
+
+
+def uses_redbeat(container: Container, invocation: CeleryInvocation) -> bool:
+    """RedBeat holds a lock, so several beats are safe with it."""
+    scheduler = invocation.value("scheduler") or ""
+    return "redbeat" in scheduler.lower() or any(
+        "redbeat" in (v.value or "").lower() for k, v in container.env.items() if "SCHEDULER" in k)
+
+
+def scaling(deployment: Deployment, workload: Workload) -> str | None:
+    """Why a workload runs more than one pod, or None."""
+    if workload.kind == "DaemonSet":
+        return "it is a DaemonSet (one pod per node)"
+    if workload.replicas is not None and workload.replicas > 1:
+        return f"it has replicas: {workload.replicas}"
+    for obj in deployment.objects:
+        if obj.kind == "HorizontalPodAutoscaler":
+            target = dig(obj.data, "spec", "scaleTargetRef")
+            if isinstance(target, dict) and target.get("kind") == workload.kind and \
+                    target.get("name") == workload.name and obj.namespace == workload.namespace:
+                return f"the HorizontalPodAutoscaler '{obj.name}' scales it"
     return None

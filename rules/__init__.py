@@ -5,7 +5,8 @@ kebab-case), ``SEVERITY``, ``SUMMARY`` (one line), ``FIXABLE`` when it proposes 
 (sections: What it finds, Symptoms, Why, Fix, When it stays silent, References), and
 ``check(context)``, a generator of ``Finding``\\ s.
 
-Families: CL0xx input problems, CL1xx beat, CL2xx worker pool, CL3xx probes, CL4xx dependencies.
+Families: CL0xx input problems, CL1xx beat, CL2xx worker pool, CL3xx probes, CL4xx dependencies,
+CL5xx how processes start and stop.
 """
 
 #: Module names in code order; the registry is explicit so that output order never depends on
@@ -14,8 +15,16 @@ MODULES = (
     "parse_error",
     "invalid_manifest",
     "beat_schedule_read_only",
+    "multiple_beats",
+    "beat_rolling_update",
+    "beat_with_green_pool",
     "prefork_no_writable_tmp",
     "prefork_default_concurrency",
     "probe_too_early",
     "dependency_conflict",
+    "worker_detached",
+    "signal_not_forwarded",
+    "pip_install_at_start",
+    "logfile_in_container",
+    "celery4_cli_order",
 )

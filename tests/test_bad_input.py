@@ -15,6 +15,7 @@ kind: Deployment
 metadata: {name: beat}
 spec:
   selector: {matchLabels: {app: beat}}
+  strategy: {type: Recreate}
   template:
     metadata: {labels: {app: beat}}
     spec:
@@ -92,14 +93,14 @@ def test_utf16_and_bom_are_read(tmp_path):
     (tmp_path / "k8s" / "bom.yaml").write_bytes(b"\xef\xbb\xbf" + text.encode())
     result = cli("check", "--format", "json", ".", cwd=tmp_path)
     lines = {(d["path"], d["line"]) for d in json.loads(result.stdout)["diagnostics"]}
-    assert lines == {("k8s/utf16.yaml", 13), ("k8s/bom.yaml", 13)}
+    assert lines == {("k8s/utf16.yaml", 14), ("k8s/bom.yaml", 14)}
 
 
 def test_crlf_positions_are_unchanged(tmp_path):
     (tmp_path / "beat.yaml").write_bytes(GOOD_BEAT.replace("\n", "\r\n").encode())
     result = cli("check", "--format", "json", "beat.yaml", cwd=tmp_path)
     [d] = json.loads(result.stdout)["diagnostics"]
-    assert (d["line"], d["column"]) == (13, 43)  # the word beat, inside its quotes
+    assert (d["line"], d["column"]) == (14, 43)  # the word beat, inside its quotes
 
 
 @pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,

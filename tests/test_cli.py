@@ -15,11 +15,13 @@ def test_text_output_lines_hints_and_summary():
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     first = lines[0]
-    assert first.startswith(f"{BROKEN}/kubernetes/celery/celery-deployment.yaml:45:63: CL401 error: ")
-    assert first.endswith("(dependency-conflict)")
+    assert first.startswith(f"{BROKEN}/kubernetes/celery/celery-deployment.yaml:45:15: CL503 warning: ")
+    assert first.endswith("(pip-install-at-start)")
     assert lines[1].startswith("    hint: ")
-    assert lines[2] == "    fix (safe, --fix): pin redis==4.6.0, the newest release that fits"
-    assert lines[-1] == "Found 6 problems (5 errors, 1 info) in 1 file. 6 fixable with --fix."
+    conflict = lines.index(next(line for line in lines if ":45:63: CL401 error: " in line))
+    assert lines[conflict + 2] == "    fix (safe, --fix): pin redis==4.6.0, the newest release that fits"
+    assert lines[-1] == ("Found 13 problems (8 errors, 4 warnings, 1 info) in 1 file. "
+                         "10 fixable with --fix.")
     assert "\033[" not in result.stdout  # no colour when not a terminal
 
 
@@ -34,8 +36,8 @@ def test_json_output_follows_the_design_conventions():
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert data["version"]
-    assert data["summary"]["error"] == 5 and data["summary"]["info"] == 1
-    first = data["diagnostics"][0]
+    assert data["summary"]["error"] == 8 and data["summary"]["info"] == 1
+    first = next(d for d in data["diagnostics"] if d["code"] == "CL401")
     path = f"{BROKEN}/kubernetes/celery/celery-deployment.yaml"
     assert first == {
         "code": "CL401", "name": "dependency-conflict", "severity": "error", "path": path,
@@ -48,7 +50,7 @@ def test_json_output_follows_the_design_conventions():
                              "end_column": 75, "content": "redis==4.6.0"}]
     assert fix["diff"].startswith(f"--- a/{path}\n+++ b/{path}\n@@ -42,7 +42,7 @@\n")
     assert "+            - pip install --no-cache-dir celery[redis]==5.3.4 redis==4.6.0 &&" in fix["diff"]
-    assert data["summary"]["fixable"] == 6 and data["summary"]["fixed"] == 0
+    assert data["summary"]["fixable"] == 10 and data["summary"]["fixed"] == 0
 
 
 def test_paths_are_relative_to_the_working_directory():
@@ -63,7 +65,7 @@ def test_stdin_reads_yaml():
     assert result.returncode == 1
     diagnostics = json.loads(result.stdout)["diagnostics"]
     assert {d["path"] for d in diagnostics} == {"<stdin>"}
-    assert len(diagnostics) == 6
+    assert len(diagnostics) == 13
 
 
 def test_missing_path_is_a_one_line_error_with_exit_2():
@@ -104,4 +106,4 @@ def test_explicit_files_are_read_whatever_their_name(tmp_path):
         "FROM python:3.11-slim\nRUN pip install celery[redis]==5.3.4 redis==5.0.1\n")
     result = cli("check", "--format", "json", "celery.k8s", "worker.containerfile.txt", cwd=tmp_path)
     paths = [d["path"] for d in json.loads(result.stdout)["diagnostics"]]
-    assert paths.count("celery.k8s") == 6 and paths.count("worker.containerfile.txt") == 1
+    assert paths.count("celery.k8s") == 13 and paths.count("worker.containerfile.txt") == 1

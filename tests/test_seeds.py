@@ -8,10 +8,17 @@ SEED_000 = FIXTURES / "seed-000-jewelry-shop"
 
 def test_seed_002_broken_reports_each_failure_at_its_line():
     assert found(SEED_002 / "broken") == [
-        ("dependency-conflict", "celery-deployment.yaml", 45),   # worker's pip install
-        ("dependency-conflict", "celery-deployment.yaml", 85),   # beat's
-        ("beat-schedule-read-only", "celery-deployment.yaml", 85),
-        ("dependency-conflict", "celery-deployment.yaml", 118),  # flower's
+        ("pip-install-at-start", "celery-deployment.yaml", 45),  # worker: installs at start,
+        ("dependency-conflict", "celery-deployment.yaml", 45),   # a conflicting pin,
+        ("signal-not-forwarded", "celery-deployment.yaml", 45),  # celery under sh -c (dash)
+        ("beat-rolling-update", "celery-deployment.yaml", 70),
+        ("pip-install-at-start", "celery-deployment.yaml", 85),  # beat: the same three,
+        ("dependency-conflict", "celery-deployment.yaml", 85),
+        ("signal-not-forwarded", "celery-deployment.yaml", 85),
+        ("beat-schedule-read-only", "celery-deployment.yaml", 85),  # and the ConfigMap at /app
+        ("pip-install-at-start", "celery-deployment.yaml", 118),  # flower: the same three,
+        ("dependency-conflict", "celery-deployment.yaml", 118),
+        ("signal-not-forwarded", "celery-deployment.yaml", 118),
         ("probe-too-early", "celery-deployment.yaml", 121),      # liveness: error
         ("probe-too-early", "celery-deployment.yaml", 127),      # readiness: info
     ]

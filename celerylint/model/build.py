@@ -10,7 +10,7 @@ from celerylint import sources as src
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
 from celerylint.model import kubernetes
-from celerylint.model.launch import Resolver, repository_root
+from celerylint.model.launch import Resolver, search_roots
 from celerylint.parse import celery_cli, dockerfile, requirements, shell, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import ParseProblem, Skip, SourceFile
@@ -92,7 +92,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
 def _launches(deployment: Deployment, paths: list[str], max_size: int,
               overlay: dict[str, SourceFile] | None) -> None:
     """Follow each container's start (and each image's) to the commands it really runs."""
-    resolver = Resolver(deployment.dockerfiles, repository_root(paths), max_size, overlay)
+    resolver = Resolver(deployment.dockerfiles, search_roots(paths), max_size, overlay)
     for container in deployment.containers():
         found = resolver.for_container(container)
         if found is not None:

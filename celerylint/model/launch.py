@@ -14,7 +14,8 @@ the only Dockerfile of the repository, when there is exactly one.
 
 Finding a script: the source of the Dockerfile ``COPY``/``ADD`` that put it at that path (sources
 resolved against the Dockerfile's directory, then its parents), else the path itself below the
-repository root with leading directories dropped one by one (at least two components kept).
+checked directories (then the git work tree) with leading directories dropped one by one (at least
+two components kept).
 """
 
 from __future__ import annotations
@@ -138,10 +139,10 @@ def split_script(script: str, origin: Origin, shell_name: str) -> list[SimpleCom
 class Resolver:
     """Builds launches; reads entry scripts from the repository once each."""
 
-    def __init__(self, dockerfiles: list[Dockerfile], root: Path, max_size: int,
+    def __init__(self, dockerfiles: list[Dockerfile], roots: list[Path], max_size: int,
                  overlay: dict[str, SourceFile] | None) -> None:
         self.dockerfiles = dockerfiles
-        self.root = root
+        self.roots = roots
         self.max_size = max_size
         self.overlay = overlay
         self.scripts: dict[str, SourceFile | None] = {}
@@ -186,8 +187,9 @@ class Resolver:
                     elif source.rstrip("/") in (".", "") and target.startswith(dest_abs.rstrip("/") + "/"):
                         candidates += [c / target[len(dest_abs.rstrip("/")) + 1:] for c in contexts]
         parts = [p for p in path.split("/") if p not in ("", ".")]
-        for i in range(len(parts) - 1):
-            candidates.append(self.root.joinpath(*parts[i:]))
+        for root in self.roots:
+            for i in range(len(parts) - 1):
+                candidates.append(root.joinpath(*parts[i:]))
         for candidate in candidates:
             if candidate.is_file():
                 return self._read(candidate)
@@ -420,10 +422,17 @@ def split_script_item(script: str, origin: Origin, shell_name: str, item: int) -
     return commands
 
 
-def repository_root(paths: list[str]) -> Path:
-    """The git work tree of the first checked path, else the working directory."""
-    start = Path(paths[0] if paths and paths[0] != "-" else ".").resolve()
-    for directory in [start, *start.parents]:
-        if (directory / ".git").exists():
-            return directory
-    return Path.cwd()
+def search_roots(paths: list[str]) -> list[Path]:
+    """Where scripts named by absolute paths in images are looked for: the checked directories,
+    then the git work tree around the first of them."""
+    roots = []
+    for path in paths:
+        if path != "-":
+            resolved = Path(path).resolve()
+            roots.append(resolved if resolved.is_dir() else resolved.parent)
+    if roots:
+        for directory in [roots[0], *roots[0].parents]:
+            if (directory / ".git").exists():
+                roots.append(directory)
+                break
+    return list(dict.fromkeys(roots)) or [Path.cwd()]

@@ -1,0 +1,82 @@
+"""celery4-cli-order: `celery worker -A app`, the Celery 4 order that Celery 5 rejects.
+
+## What it finds
+`-A`/`--app` written after the subcommand (`celery worker -A proj`), when the project's
+requirements allow Celery 5 (or name no Celery version at all).
+
+## Symptoms
+- The container exits at start with usage exit status 2 and:
+  `You are using `-A` as an option of the worker sub-command: celery worker -A celeryapp <...>
+  The support for this usage was removed in Celery 5.0. Instead you should use `-A` as a global
+  option: celery -A celeryapp worker <...>` followed by `Error: No such option: -A`.
+
+## Why
+Celery 5 moved to click: `-A/--app` is an option of the `celery` group, not of its
+subcommands, so it must come before `worker`, `beat`, `flower` ...
+
+## Fix
+`celery -A proj worker ...`. Automatic fix (safe): moves the `-A` option (and its value) before
+the subcommand.
+
+## When it stays silent
+- every `celery` requirement in the repository excludes Celery 5 (`celery==4.4.7`, `celery<5`);
+- `celery multi start w1 -A proj` (multi passes it to each node) and Flower's own `flower -A`.
+
+## References
+- `celery/bin/celery.py` (v5.x): `WRONG_APP_OPTION_USAGE_MESSAGE`
+- Celery 5.0 release notes, "New Command Line Interface":
+  https://docs.celeryq.dev/en/stable/history/whatsnew-5.0.html
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from packaging.version import Version
+
+from celerylint.diagnostics import Finding, Fix, Severity
+from celerylint.engine import Context
+from celerylint.fixes.commands import add_args, remove_words
+from celerylint.model import Deployment
+from celerylint.rules_support import launch_invocations, reached
+
+CODE = "CL505"
+NAME = "celery4-cli-order"
+SEVERITY = Severity.ERROR
+SUMMARY = "-A after the subcommand (Celery 4 order): Celery 5 refuses to start"
+FIXABLE = True
+
+
+def allows_celery5(deployment: Deployment) -> bool:
+    specifiers = [p.requirement.specifier for s in deployment.requirement_sets
+                  for p in s.requirements if p.name == "celery" and not p.constraint]
+    if not specifiers:
+        return True  # nothing pins Celery: pip installs the newest, a 5.x
+    return any(spec.contains(Version(v), prereleases=True) for spec in specifiers
+               for v in ("5.0.0", "5.3.6", "5.6.3", "5.9.0"))
+
+
+def check(context: Context) -> Iterator[Finding]:
+    if not allows_celery5(context.deployment):
+        return
+    for launch, invocation in launch_invocations(context.deployment):
+        if not invocation.app_after_subcommand or invocation.subcommand_word is None:
+            continue
+        option = invocation.option("app")
+        words = [option.flag] + ([option.value_word] if option.value_word not in (None, option.flag)
+                                 else [])
+        fix = None
+        index = invocation.words.index(invocation.subcommand_word)
+        removal = remove_words(invocation.command, words)
+        before = invocation.words[index - 1] if index > 0 else None
+        insertion = add_args(invocation.command, before, [w.text for w in words]) if before else None
+        if removal and insertion:
+            fix = Fix(f"move {' '.join(w.text for w in words)} before {invocation.subcommand}",
+                      [insertion, *removal])
+        yield Finding(
+            invocation.span(option.flag),
+            f"celery {invocation.subcommand} {option.flag.text} in {launch.label}{reached(launch)}: "
+            f"Celery 5 no longer accepts {option.flag.text} after the subcommand and exits with "
+            "'Error: No such option'",
+            f"write celery {option.flag.text} {option.value or '<app>'} {invocation.subcommand} ...",
+            fix=fix)

@@ -1,0 +1,60 @@
+"""logfile-in-container: celery logs to a file inside the container.
+
+## What it finds
+`--logfile`/`-f` on a celery worker, beat or events process that a container or image starts.
+
+## Symptoms
+- `kubectl logs` and `docker logs` show nothing after start-up, and the cluster's log
+  collection never sees the worker's errors.
+- The file grows without rotation until the container's writable layer (or its volume) fills;
+  on a read-only root filesystem the worker fails to open it at start.
+
+## Why
+Container runtimes collect what PID 1 writes to stdout and stderr. With `--logfile`, Celery
+writes its log records to that file instead.
+
+## Fix
+Drop `--logfile` (Celery then logs to stderr). Automatic fix (safe): removes the option and its
+value.
+
+## When it stays silent
+- `--logfile=/dev/stdout`, `/dev/stderr`, `/proc/1/fd/1` or `-` (the streams themselves);
+- celery commands that are not a container's job.
+
+## References
+- Celery docs, `celery worker --logfile`: https://docs.celeryq.dev/en/stable/reference/cli.html
+- Kubernetes docs, Logging Architecture: https://kubernetes.io/docs/concepts/cluster-administration/logging/
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Fix, Severity
+from celerylint.engine import Context
+from celerylint.fixes.commands import remove_words
+from celerylint.rules_support import launch_invocations, reached
+
+CODE = "CL504"
+NAME = "logfile-in-container"
+SEVERITY = Severity.WARNING
+SUMMARY = "celery logs to a file inside the container instead of stdout/stderr"
+FIXABLE = True
+
+STREAMS = ("/dev/stdout", "/dev/stderr", "/proc/1/fd/1", "/proc/1/fd/2", "-")
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for launch, invocation in launch_invocations(context.deployment):
+        option = invocation.option("logfile")
+        if option is None or option.dynamic or (option.value or "") in STREAMS:
+            continue
+        words = [option.flag] + ([option.value_word] if option.value_word not in (None, option.flag)
+                                 else [])
+        edits = remove_words(invocation.command, words)
+        yield Finding(
+            invocation.span(option.flag),
+            f"celery {invocation.subcommand} in {launch.label}{reached(launch)} logs to "
+            f"{option.value}: kubectl logs stays empty and the file is never rotated",
+            "drop --logfile: celery logs to stderr, which the runtime collects",
+            fix=Fix(f"remove {' '.join(w.text for w in words)}", edits) if edits else None)

@@ -1,0 +1,88 @@
+"""multiple-beats: more than one beat scheduler at a time, so periodic tasks run twice.
+
+## What it finds
+- a beat workload (`celery beat`) with `replicas` above 1, scaled by a HorizontalPodAutoscaler,
+  or run as a DaemonSet (one per node);
+- a worker started with `-B` (an embedded beat) in such a workload;
+- a worker with `-B` while the deployment also runs a separate `celery beat` workload.
+
+## Symptoms
+- Every periodic task runs two (or N) times at each due time: duplicate emails, double
+  charges, reports generated twice.
+- `Scheduler: Sending due task ...` logged by several pods for the same entry.
+
+## Why
+Celery's docs: "You have to ensure only a single scheduler is running for a schedule at a time,
+otherwise you'd end up with duplicate tasks." Beat keeps no lock: each instance sends every due
+task. django-celery-beat's DatabaseScheduler has no lock either; RedBeat holds one.
+
+## Fix
+Run exactly one beat: a dedicated workload with `replicas: 1` (and `strategy: Recreate`, see
+`beat-rolling-update`), no HPA, and no `-B` on workers. Automatic fix: sets `replicas: 1` on a
+beat workload (safe); removes `-B` from a worker when a separate beat workload exists (safe), or
+when it does not (unsafe: you then need a beat workload).
+
+## When it stays silent
+- the scheduler is RedBeat (`-S redbeat.RedBeatScheduler`), whose lock keeps one active beat;
+- one replica (or none given, which is 1) and no HPA.
+
+## References
+- Celery docs, Periodic Tasks: https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html
+- Celery docs, `worker -B`: "not commonly used and for that reason isn't recommended for
+  production use"; sibson/redbeat `docs/config.rst` (`redbeat_lock_key`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Applicability, Finding, Fix, Severity
+from celerylint.engine import Context
+from celerylint.fixes.commands import remove_words
+from celerylint.fixes.yamledit import set_value
+from celerylint.model.kubernetes import span
+from celerylint.rules_support import scaling, uses_redbeat
+
+CODE = "CL102"
+NAME = "multiple-beats"
+SEVERITY = Severity.ERROR
+SUMMARY = "more than one beat scheduler runs at once: periodic tasks are sent twice"
+FIXABLE = True
+
+
+def check(context: Context) -> Iterator[Finding]:
+    deployment = context.deployment
+    beats = [(w, c, i) for w in deployment.workloads for c in w.containers if not c.init
+             for i in c.celery if i.runs_beat and not uses_redbeat(c, i)]
+    standalone = [w for w, _, i in beats if i.subcommand == "beat"]
+    for workload, container, invocation in beats:
+        why = scaling(deployment, workload)
+        embedded = invocation.subcommand == "worker"
+        if embedded and (why or [w for w in standalone if w is not workload]):
+            reason = why or f"the {standalone[0].kind} '{standalone[0].name}' runs beat as well"
+            flag = invocation.option("beat").flag
+            edits = remove_words(invocation.command, [flag])
+            safe = not why and bool(standalone)
+            yield Finding(
+                invocation.span(flag),
+                f"worker -B in {container.where} embeds a beat, and {reason}: every periodic "
+                "task is sent more than once",
+                "run beat once, in its own workload with replicas: 1, and drop -B from workers",
+                fix=Fix(f"remove {flag.text}" + ("" if safe else " (a beat workload with "
+                        "replicas: 1 must then run the schedule)"), edits,
+                        Applicability.SAFE if safe else Applicability.UNSAFE) if edits else None)
+        elif not embedded and why:
+            spec = workload.data.get("spec")
+            has_replicas = isinstance(spec, dict) and "replicas" in spec
+            where = span(workload.source, spec.value_pos["replicas"]) if has_replicas \
+                else invocation.span()
+            fix = None
+            if has_replicas and workload.kind != "DaemonSet" and why.startswith("it has"):
+                fix = Fix("set replicas: 1", [set_value(workload.source, spec, "replicas", 1)])
+            yield Finding(
+                where,
+                f"beat in {container.where} runs more than once because {why}: every periodic "
+                "task is sent once per beat",
+                "run exactly one beat: replicas: 1, no autoscaler, a Deployment (not a DaemonSet); "
+                "or RedBeat, which holds a lock",
+                fix=fix)

@@ -1,0 +1,61 @@
+"""pip-install-at-start: packages installed every time the container starts.
+
+## What it finds
+A container command or entry script that installs packages when the container starts:
+`pip install`, `poetry install`, `pipenv install`, `uv sync`/`uv pip install`, `apt-get install`,
+`apk add`, or a new virtualenv. Scripts reached from the container are followed.
+
+## Symptoms
+- Slow starts (30-90 s), and probes that kill the container before it is ready (see
+  `probe-too-early`; seed post-mortem 002's Flower).
+- Starts that fail when the package index is slow or down: `ERROR: Could not find a version that
+  satisfies the requirement ...`, `Temporary failure in name resolution`.
+- Different pods running different dependency versions after a new release is published.
+
+## Why
+Whatever a container installs at start is downloaded again on every restart and every new pod,
+from the network, with versions resolved at that moment. An image is built once and is the same
+everywhere.
+
+## Fix
+Install in the image: a Dockerfile `RUN pip install --no-cache-dir -r requirements.txt`, and run
+that image. No automatic fix: it needs a new image.
+
+## When it stays silent
+- `RUN` instructions in a Dockerfile (that is build time);
+- init containers (they are not followed; installing into a shared volume there is a deliberate
+  pattern).
+
+## References
+- Docker docs, Building best practices: https://docs.docker.com/build/building/best-practices/
+- Seed post-mortem 002: `pip install celery[redis]` at start took 30-60 s and tripped the probes.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+from celerylint.rules_support import reached, slow_step
+
+CODE = "CL503"
+NAME = "pip-install-at-start"
+SEVERITY = Severity.WARNING
+SUMMARY = "packages are installed when the container starts, not when the image is built"
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for launch in context.deployment.launches:
+        for command in launch.commands:
+            step = slow_step(command)
+            if step is None:
+                continue
+            yield Finding(
+                command.origin.span(command.words[0]),
+                f"{launch.label}{reached(launch)} runs {step} every time it starts: slow, "
+                "network-dependent starts that fail with the package index and can trip its "
+                "probes",
+                "install the packages in the image (Dockerfile RUN pip install ...) and run that "
+                "image")
+            break

@@ -1,0 +1,88 @@
+"""worker-detached: celery sent to the background as the container's job.
+
+## What it finds
+A container (or an image's `CMD`/`ENTRYPOINT`) whose job is a celery process that detaches:
+`celery worker --detach` (`-D`), `celery beat --detach`, `celery multi start|restart`, or celery
+run in the background with `&` (or `nohup ... &`) with no `wait` after it. Entry scripts reached
+from the container are followed.
+
+## Symptoms
+- The pod cycles through `Completed` and `CrashLoopBackOff`: `Last State: Terminated, Reason:
+  Completed, Exit Code: 0`, right after the worker's banner.
+- With a `tail -f`/`sleep infinity` keeping the container up instead: the worker never gets
+  SIGTERM and is killed at the end of the grace period; its crashes go unnoticed.
+
+## Why
+`--detach` double-forks and the original process calls `os._exit(0)`
+(`celery.platforms.DaemonContext._detach`), and `celery multi` starts each node as
+`celery worker --detach` and returns. The container's main process has then exited with 0, so
+the runtime stops the container (or, kept alive by another command, nothing supervises the
+worker).
+
+## Fix
+Run celery in the foreground as the container's main process: drop `--detach`; replace
+`celery multi start w1 w2` with one container per worker (or one worker with a larger
+`--concurrency`). Automatic fix (safe): removes `--detach`/`-D`. None for `multi` and `&`.
+
+## When it stays silent
+- scripts that are not a container's entry point (a detach in a maintenance script);
+- celery backgrounded with `&` and a later `wait` (the signal rule covers that shape);
+- `docker run -d` (a client flag, not the container's command).
+
+## References
+- `celery/platforms.py` (v5.6.3), `DaemonContext._detach`; `celery/apps/multi.py` (v5.6.3)
+- Celery docs, Daemonization: https://docs.celeryq.dev/en/stable/userguide/daemonizing.html
+- kubernetes/kubernetes#53125 (containers exiting 0 under `restartPolicy: Always`)
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Fix, Severity
+from celerylint.engine import Context
+from celerylint.fixes.commands import remove_words
+from celerylint.rules_support import launch_invocations, reached
+
+CODE = "CL501"
+NAME = "worker-detached"
+SEVERITY = Severity.ERROR
+SUMMARY = "celery detaches or runs in the background as the container's main job"
+FIXABLE = True
+
+SYMPTOM = "the container's main process exits 0 (Completed, then CrashLoopBackOff)"
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for launch, invocation in launch_invocations(context.deployment):
+        where = f"{launch.label}{reached(launch)}"
+        detach = invocation.option("detach")
+        command = invocation.command
+        if detach is not None:
+            edits = remove_words(command, [detach.flag])
+            yield Finding(
+                invocation.span(detach.flag),
+                f"celery {invocation.subcommand} --detach in {where}: it forks into the "
+                f"background and {SYMPTOM}",
+                "run celery in the foreground: drop --detach",
+                fix=Fix(f"remove {detach.flag.text}", edits) if edits else None)
+        elif invocation.subcommand == "multi" and invocation.positionals and \
+                invocation.positionals[0].text in ("start", "restart"):
+            yield Finding(
+                invocation.span(),
+                f"celery multi {invocation.positionals[0].text} in {where} starts every node "
+                f"with --detach and returns: {SYMPTOM}",
+                "run one worker per container in the foreground (celery -A app worker ...), or "
+                "one worker with a larger --concurrency")
+        elif command.background and not _waited(launch.commands, command):
+            yield Finding(
+                invocation.span(invocation.program),
+                f"celery {invocation.subcommand or ''} runs in the background (&) in {where} "
+                f"and nothing waits for it: {SYMPTOM}, or a keep-alive command hides the worker's "
+                "crashes and its shutdown",
+                "run celery in the foreground with exec as the last command of the script")
+
+
+def _waited(commands, background) -> bool:
+    later = commands[commands.index(background) + 1:] if background in commands else []
+    return any(c.words and c.words[0].text == "wait" for c in later)
