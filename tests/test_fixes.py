@@ -16,7 +16,8 @@ from conftest import FIXTURES, ROOT, run as cli
 BROKEN_TREES = [
     FIXTURES / "seed-002-stratdata" / "broken",
     FIXTURES / "seed-000-jewelry-shop" / "broken",
-    *sorted(p for p in (FIXTURES / "rules").iterdir() if p.is_dir()),
+    *sorted(p / "fires" if (p / "fires").is_dir() else p
+            for p in (FIXTURES / "rules").iterdir() if p.is_dir()),
 ]
 
 
@@ -48,7 +49,7 @@ def changed_lines(diff: str) -> set[tuple[str, int]]:
     return lines
 
 
-@pytest.mark.parametrize("tree", BROKEN_TREES, ids=[f"{p.parent.name}/{p.name}" for p in BROKEN_TREES])
+@pytest.mark.parametrize("tree", BROKEN_TREES, ids=[str(p.relative_to(FIXTURES)) for p in BROKEN_TREES])
 def test_fix_removes_the_fixed_findings_and_breaks_nothing(tree: Path, tmp_path: Path):
     work = copy(tree, tmp_path)
     before = diagnostics(work)

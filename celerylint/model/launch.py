@@ -213,22 +213,26 @@ class Resolver:
         where = f"{container.span.path}:{container.span.line}"
         if container.argv_from_command:
             items = yaml_items
+            hop = f"{where} runs {items[0].text}" if items else ""
         else:
             entry = self._instruction_items(image, "ENTRYPOINT")
             if entry is None:
                 return None  # a shell-form ENTRYPOINT ignores args; unknown image: unknown
+            built = f"{image[0].source.path}" if image else ""
             if yaml_items:
                 items = entry + yaml_items
+                hop = (f"{where} runs {yaml_items[0].text} through the ENTRYPOINT "
+                       f"{entry[0].text} of {built}" if entry else f"{where} runs {yaml_items[0].text}")
             else:
                 cmd = self._instruction_items(image, "CMD")
                 if cmd is None or (not entry and not cmd):
                     return self._shell_form_default(container, image, where)
                 items = entry + cmd
+                hop = f"{where} runs the image built by {built}, which starts {items[0].text}"
         if not items:
             return None
         launch = Launch(container.where, [], container=container, stage=stage)
-        first = items[0].origin.span(items[0].word)
-        launch.hops.append(f"{first.path}:{first.line} runs {items[0].text}")
+        launch.hops.append(hop)
         launch.commands = self._follow(items, image, launch, None, depth=0)
         return launch
 
