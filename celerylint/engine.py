@@ -101,7 +101,6 @@ def run(deployment: Deployment, settings: Settings, rules: list[Rule] | None = N
                 hint += " (no automatic fix here: the edit could not be made safely)"
             diagnostic = Diagnostic(rule.code, rule.name, finding.severity or rule.severity,
                                     finding.span, finding.message, hint, finding.fix)
-            # one place, one finding per rule: a requirements file reached directly and through
-            # -r, or a Dockerfile CMD reached from a container and from the image itself
-            diagnostics.setdefault((rule.code, finding.span), diagnostic)
+            # a requirements file reached directly and through -r reports once
+            diagnostics.setdefault((rule.code, finding.span, finding.message), diagnostic)
     return sorted(diagnostics.values(), key=Diagnostic.sort_key)

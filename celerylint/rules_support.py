@@ -88,10 +88,17 @@ def slow_step(command: SimpleCommand) -> str | None:
 
 
 def launch_invocations(deployment):
-    """``(launch, invocation)`` for every celery command a container or image starts with."""
+    """``(launch, invocation)`` for every celery command a container or image starts with.
+
+    A command reached from a container and again from its image (``docker run``) is given once,
+    with the container's launch, whose message says more."""
+    seen = set()
     for launch in deployment.launches:
         for invocation in launch.celery:
-            yield launch, invocation
+            where = invocation.span()
+            if where not in seen:
+                seen.add(where)
+                yield launch, invocation
 
 
 def reached(launch) -> str:

@@ -46,16 +46,20 @@ SUMMARY = "packages are installed when the container starts, not when the image 
 
 
 def check(context: Context) -> Iterator[Finding]:
+    seen = set()
     for launch in context.deployment.launches:
-        for command in launch.commands:
-            step = slow_step(command)
-            if step is None:
-                continue
-            yield Finding(
-                command.origin.span(command.words[0]),
-                f"{launch.label}{reached(launch)} runs {step} every time it starts: slow, "
-                "network-dependent starts that fail with the package index and can trip its "
-                "probes",
-                "install the packages in the image (Dockerfile RUN pip install ...) and run that "
-                "image")
-            break
+        first = next(((c, s) for c in launch.commands if (s := slow_step(c))), None)
+        if first is None:
+            continue
+        command, step = first
+        where = command.origin.span(command.words[0])
+        if where in seen:
+            continue  # the same script reached from a container and from its image
+        seen.add(where)
+        yield Finding(
+            where,
+            f"{launch.label}{reached(launch)} runs {step} every time it starts: slow, "
+            "network-dependent starts that fail with the package index and can trip its "
+            "probes",
+            "install the packages in the image (Dockerfile RUN pip install ...) and run that "
+            "image")

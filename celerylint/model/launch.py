@@ -333,8 +333,8 @@ class Resolver:
             if found is not None:
                 return self._script(found, program, run_by, rest, image, launch, held_by, depth)
         words = [Word(item.text, 0, len(item.text), i, item.dynamic) for i, item in enumerate(items)]
-        command = SimpleCommand(words=words, last=True, origin=origin, held_by=held_by)
-        return [command]
+        command = SimpleCommand(words=words, last=True, origin=origin)
+        return self._expand([command], [], image, launch, held_by, depth)
 
     def _script(self, found: SourceFile, program: str, run_by: str | None, rest: list[_Item],
                 image, launch: Launch, held_by: str | None, depth: int) -> list[SimpleCommand]:

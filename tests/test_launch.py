@@ -1,0 +1,62 @@
+"""Following a container's start to celery: images, entrypoints, scripts, hops."""
+
+from __future__ import annotations
+
+from conftest import FIXTURES, lint
+from celerylint.model.build import load
+
+SIGNAL = FIXTURES / "rules" / "signal-not-forwarded" / "fires"
+DETACHED = FIXTURES / "rules" / "worker-detached" / "fires"
+
+
+def launches(path):
+    deployment, _ = load([str(path)])
+    return {launch.label: launch for launch in deployment.launches}
+
+
+def test_args_run_through_the_image_entrypoint_and_its_exec_dollar_at():
+    launch = launches(SIGNAL)["container 'celeryworker' of Deployment 'celeryworker'"]
+    assert launch.hops == [
+        f"{SIGNAL.relative_to(FIXTURES.parent)}/k8s/worker.yaml:14 runs /start-celeryworker "
+        f"through the ENTRYPOINT /entrypoint of "
+        f"{SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/Dockerfile",
+        f"/entrypoint is {SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/entrypoint",
+        'which execs "$@" (/start-celeryworker)',
+        f"/start-celeryworker is "
+        f"{SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/celery/worker/start",
+    ]
+    [celery] = launch.celery
+    assert celery.subcommand == "worker" and not celery.exec_ed
+    assert celery.command.from_file and celery.command.shell == "bash"
+
+
+def test_image_cmd_script_is_found_through_copy_from_the_build_context():
+    launch = launches(DETACHED)["container 'worker' of Deployment 'worker'"]
+    assert [i.subcommand for i in launch.celery] == ["multi", "beat"]
+    assert launch.sources[0].path.endswith("docker/start-workers.sh")
+
+
+def test_every_image_gets_its_own_launch_and_findings_are_not_doubled():
+    labels = set(launches(SIGNAL))
+    assert f"the image built by {SIGNAL.relative_to(FIXTURES.parent)}/Dockerfile.events" in labels
+    spans = [(d.code, d.span) for d in lint(SIGNAL)]
+    assert len(spans) == len(set(spans))
+
+
+def test_su_dash_c_and_tini(tmp_path):
+    (tmp_path / "pod.yaml").write_text("""apiVersion: v1
+kind: Pod
+metadata: {name: w}
+spec:
+  containers:
+    - name: su
+      image: example/app:1.0
+      command: ["su", "celery", "-c", "exec celery -A proj worker -c 2"]
+    - name: tini
+      image: example/app:1.0
+      command: ["tini", "-g", "--", "celery", "-A", "proj", "worker", "-c", "2"]
+""")
+    found = {d.message.split(" in ")[1].split(" ")[1]: d for d in lint(tmp_path)
+             if d.name == "signal-not-forwarded"}
+    assert list(found) == ["'su'"]
+    assert "su -c forks a shell and stays its parent" in found["'su'"].message
