@@ -65,8 +65,7 @@ def check(context: Context) -> Iterator[Finding]:
                 invocation.subcommand == "flower":
             continue  # flower parses its own options (tornado's), not celery's
         option = invocation.option("app")
-        words = [option.flag] + ([option.value_word] if option.value_word not in (None, option.flag)
-                                 else [])
+        words = option.words
         fix = None
         index = invocation.words.index(invocation.subcommand_word)
         removal = remove_words(invocation.command, words)

@@ -49,8 +49,7 @@ def check(context: Context) -> Iterator[Finding]:
         option = invocation.option("logfile")
         if option is None or option.dynamic or (option.value or "") in STREAMS:
             continue
-        words = [option.flag] + ([option.value_word] if option.value_word not in (None, option.flag)
-                                 else [])
+        words = option.words
         edits = remove_words(invocation.command, words)
         yield Finding(
             invocation.span(option.flag),

@@ -93,6 +93,12 @@ class Option:
         word = self.value_word or self.flag
         return word.dynamic
 
+    @property
+    def words(self) -> list[Word]:
+        """The words that write it: ``-f`` and ``x.log``, or the one ``--logfile=x.log``."""
+        separate = self.value_word is not None and self.value_word is not self.flag
+        return [self.flag, self.value_word] if separate else [self.flag]
+
 
 @dataclass
 class CeleryInvocation:
