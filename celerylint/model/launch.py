@@ -174,18 +174,7 @@ class Resolver:
             dockerfile_dir = Path(parsed.source.abspath or parsed.source.path).parent
             contexts = [dockerfile_dir, *list(dockerfile_dir.parents)[:3]]
             target = posixpath.normpath(posixpath.join(stage.workdir or "/", path))
-            for sources, dest, _ in reversed(stage.copies):
-                dest_abs = posixpath.normpath(posixpath.join(stage.workdir or "/", dest))
-                for source in sources:
-                    if dest.endswith("/") or len(sources) > 1:
-                        if posixpath.join(dest_abs, posixpath.basename(source.rstrip("/"))) == target:
-                            candidates += [c / source for c in contexts]
-                        elif target.startswith(dest_abs.rstrip("/") + "/") and source in (".", "./"):
-                            candidates += [c / target[len(dest_abs.rstrip("/")) + 1:] for c in contexts]
-                    elif dest_abs == target:
-                        candidates += [c / source for c in contexts]
-                    elif source.rstrip("/") in (".", "") and target.startswith(dest_abs.rstrip("/") + "/"):
-                        candidates += [c / target[len(dest_abs.rstrip("/")) + 1:] for c in contexts]
+            candidates += [c / source for source in copied_from(stage, target) for c in contexts]
         parts = [p for p in path.split("/") if p not in ("", ".")]
         for root in self.roots:
             for i in range(len(parts) - 1):
@@ -414,6 +403,26 @@ def _nested(command: SimpleCommand, word: Word, shell_name: str) -> list[SimpleC
     if source.text[start:start + len(word.text)] != word.text:
         return None
     return split_script(word.text, ScriptText(source, word.text, start, origin.span(word)), shell_name)
+
+
+def copied_from(stage: Stage, target: str) -> list[str]:
+    """Build-context paths that the stage's COPY/ADD put at ``target``, the last COPY first.
+
+    Relative destinations are taken against the stage's final WORKDIR (an approximation)."""
+    found = []
+    for sources, dest, _ in reversed(stage.copies):
+        dest_abs = posixpath.normpath(posixpath.join(stage.workdir or "/", dest)).rstrip("/")
+        into_directory = dest.endswith("/") or len(sources) > 1
+        for source in sources:
+            if source.rstrip("/") in (".", ""):  # COPY . /app: the whole context
+                if target.startswith(dest_abs + "/"):
+                    found.append(target[len(dest_abs) + 1:])
+            elif into_directory:
+                if posixpath.join(dest_abs, posixpath.basename(source.rstrip("/"))) == target:
+                    found.append(source)
+            elif dest_abs == target:
+                found.append(source)
+    return found
 
 
 def split_script_item(script: str, origin: Origin, shell_name: str, item: int) -> list[SimpleCommand] | None:
