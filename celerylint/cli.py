@@ -14,7 +14,7 @@ import click
 
 from celerylint import __version__
 
-FORMATS = ("text", "json")
+FORMATS = ("text", "concise", "json", "github", "sarif", "junit", "gitlab")  # report.FORMATS
 
 
 def _size(value: str) -> int:
@@ -40,8 +40,10 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default=None,
+              help="Output format [default: text; github when GITHUB_ACTIONS=true].")
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write the report to this file instead of standard output.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print the fixes as a unified diff (git apply / patch -p1); change nothing.")
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes to the files.")
@@ -55,7 +57,8 @@ def main() -> None:
 @click.option("--startup-estimate", "estimates", multiple=True, metavar="STEP=SECONDS",
               help="Seconds a start-up step takes, for probe-too-early "
                    "(e.g. 'pip install=120'; repeatable).")
-def check(paths: tuple[str, ...], output_format: str, show_diff: bool, apply_fixes: bool,
+def check(paths: tuple[str, ...], output_format: str | None, output_file: str | None,
+          show_diff: bool, apply_fixes: bool,
           unsafe_fixes: bool, kubernetes_version: str | None, no_strict: bool, max_file_size: str,
           estimates: tuple[str, ...]) -> None:
     """Check Kubernetes manifests, Dockerfiles and requirements files under PATHS.
@@ -71,10 +74,10 @@ def check(paths: tuple[str, ...], output_format: str, show_diff: bool, apply_fix
     if (show_diff or apply_fixes) and "-" in paths:
         raise click.UsageError("--fix and --diff need files: standard input cannot be rewritten")
     from celerylint import kubeschema
-    from celerylint.engine import Settings, run
+    from celerylint.engine import Settings, all_rules, run
     from celerylint.fixes import apply
     from celerylint.model.build import load
-    from celerylint.report import Result
+    from celerylint.report import Result, render
 
     if kubernetes_version is not None and kubeschema.resolve_version(kubernetes_version) is None:
         raise click.BadParameter(
@@ -124,13 +127,27 @@ def check(paths: tuple[str, ...], output_format: str, show_diff: bool, apply_fix
             diagnostic.fix.diff = apply.fix_diff(diagnostic.fix, sources)
     files = len(deployment.sources) + len({p.path for p in deployment.problems} -
                                           {s.path for s in deployment.sources})
+    checked = sorted({s.path for s in deployment.sources} | {p.path for p in deployment.problems})
     result = Result(diagnostics, files, skipped, fixed=outcome.fixed if outcome else None,
-                    unsafe_fixes=unsafe_fixes)
-    if output_format == "json":
-        from celerylint.report import json as reporter
+                    unsafe_fixes=unsafe_fixes, paths=checked, rules=all_rules())
+    if output_format is None:
+        output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
+    if output_file:
+        with open(output_file, "w", encoding="utf-8") as stream:
+            render(output_format, result, stream)
     else:
-        from celerylint.report import text as reporter
-    reporter.render(result, sys.stdout)
+        render(output_format, result, sys.stdout)
     for error in dict.fromkeys(errors):
         click.echo(f"celerylint: {error}", err=True)
     sys.exit(2 if errors else 1 if diagnostics else 0)
+
+
+@main.command("problem-matcher")
+def problem_matcher() -> None:
+    """Print the GitHub Actions problem matcher for `--format concise` output.
+
+    Register it in a workflow with `echo "::add-matcher::celerylint-matcher.json"`.
+    """
+    from importlib import resources
+
+    click.echo(resources.files("celerylint.data").joinpath("problem-matcher.json").read_text(), nl=False)

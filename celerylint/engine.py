@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Callable, Iterator
@@ -63,6 +64,11 @@ class Rule:
     @property
     def doc(self) -> str:
         return (self.module.__doc__ or "").strip()
+
+    def section(self, title: str) -> str:
+        """The text under ``## title`` in the rule's documentation."""
+        match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", self.doc, re.M | re.S)
+        return match.group(1).strip() if match else ""
 
     @property
     def fixable(self) -> bool:

@@ -1,11 +1,21 @@
-"""Reporters: each formats a ``Result`` and decides nothing."""
+"""Reporters: each formats a ``Result`` and decides nothing.
+
+Every format is a module here with ``render(result, stream)``; ``FORMATS`` lists them in the
+order ``--format`` shows them.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
+from typing import Any, TextIO
 
-from celerylint.diagnostics import Diagnostic
+from celerylint.diagnostics import Applicability, Diagnostic, Severity
 from celerylint.sources import Skip
+
+FORMATS = ("text", "concise", "json", "github", "sarif", "junit", "gitlab")
+
+_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
 @dataclass
@@ -17,10 +27,10 @@ class Result:
     skipped: list[Skip] = field(default_factory=list)
     fixed: int | None = None  # findings fixed by --fix (None when not fixing)
     unsafe_fixes: bool = False  # unsafe fixes count as applicable
+    paths: list[str] = field(default_factory=list)  # every file checked, for per-file formats
+    rules: list[Any] = field(default_factory=list)  # engine.Rule, for formats that describe rules
 
     def fixable(self) -> int:
-        from celerylint.diagnostics import Applicability
-
         return sum(1 for d in self.diagnostics if d.fix is not None and (
             self.unsafe_fixes or d.fix.applicability is Applicability.SAFE))
 
@@ -29,3 +39,10 @@ class Result:
         for d in self.diagnostics:
             counts[d.severity.value] += 1
         return counts
+
+    def most_severe_first(self) -> list[Diagnostic]:
+        return sorted(self.diagnostics, key=lambda d: (_ORDER[d.severity], d.sort_key()))
+
+
+def render(name: str, result: Result, stream: TextIO) -> None:
+    importlib.import_module(f"celerylint.report.{name}").render(result, stream)
