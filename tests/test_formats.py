@@ -215,3 +215,28 @@ def test_pre_commit_hook_selects_the_files_celerylint_reads():
     for name in names:
         assert bool(files.search(name)) == (classify(Path(name)) is not None or
                                              name == "Dockerfile.md"), name
+
+
+def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path):
+    import shutil
+    import subprocess
+    import sys
+
+    pre_commit = shutil.which("pre-commit", path=str(Path(sys.executable).parent))
+    if pre_commit is None or shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("pre-commit (a test extra), git, or a git checkout of celerylint is missing")
+    target = tmp_path / "deploy"
+    target.mkdir()
+    env = {"PRE_COMMIT_HOME": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin",
+           "GIT_CONFIG_NOSYSTEM": "1", "HOME": str(tmp_path)}
+    subprocess.run(["git", "init", "-q"], cwd=target, check=True, env=env)
+    (target / "worker.yaml").write_text(
+        (FIXTURES / "seed-002-stratdata/broken/kubernetes/celery/celery-deployment.yaml").read_text())
+    (target / "README.md").write_text("- a: [unbalanced\n")  # not ours: must not be passed
+    subprocess.run(["git", "add", "-A"], cwd=target, check=True, env=env)
+    result = subprocess.run([pre_commit, "try-repo", str(ROOT), "celerylint", "--all-files",
+                             "--verbose"], cwd=target, capture_output=True, text=True, env=env,
+                            timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "worker.yaml:45:63: CL401 error:" in result.stdout
+    assert "README.md" not in result.stdout.split("celerylint...")[-1]
