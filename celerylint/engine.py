@@ -37,6 +37,10 @@ class Context:
 
     deployment: Deployment
     settings: Settings
+    # for rules that judge the run itself (``META = True``, such as unused-suppression)
+    directives: list | None = None  # inline suppressions, None when they are switched off
+    selected: list["Rule"] = field(default_factory=list)
+    all_rules: list["Rule"] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -87,13 +91,65 @@ def all_rules() -> list[Rule]:
     return [Rule(importlib.import_module(f"celerylint.rules.{name}")) for name in rules.MODULES]
 
 
+@dataclass
+class Analysis:
+    """What a run reports, and what it was told not to."""
+
+    diagnostics: list[Diagnostic]
+    suppressed: list = field(default_factory=list)  # (Diagnostic, suppress.Suppression)
+
+
 def run(deployment: Deployment, settings: Settings, rules: list[Rule] | None = None,
         errors: list[str] | None = None) -> list[Diagnostic]:
-    """Diagnostics of every rule, sorted. A rule that fails is reported in ``errors`` (one line
-    each) and the others still run: a bug in one rule must not hide the rest."""
-    context = Context(deployment, settings)
+    """Diagnostics of ``rules`` (default: all), sorted, with no configuration applied."""
+    return analyse(deployment, settings, errors=errors, rules=rules).diagnostics
+
+
+def analyse(deployment: Deployment, settings: Settings, config=None, inline: bool = True,
+            errors: list[str] | None = None, rules: list[Rule] | None = None) -> Analysis:
+    """Run the selected rules, apply suppressions and severity overrides, then the meta rules.
+
+    A rule that fails is reported in ``errors`` (one line each) and the others still run: a bug
+    in one rule must not hide the rest."""
+    from celerylint import config as configuration
+    from celerylint import suppress
+
+    config = config or configuration.Config()
+    everything = all_rules()
+    selected = rules if rules is not None else configuration.selected(config, everything)
+    context = Context(deployment, settings, selected=selected, all_rules=everything)
+    if inline:
+        context.directives = suppress.directives(deployment)
+    plain = [r for r in selected if not getattr(r.module, "META", False)]
+    meta = [r for r in selected if getattr(r.module, "META", False)]
+    found = _collect(plain, context, errors)
+    outcome = suppress.apply(found, deployment, config, inline, context.directives)
+    kept = outcome.kept + _collect(meta, context, errors)
+    for diagnostic in kept:
+        diagnostic.severity = _severity(config, diagnostic)
+    return Analysis(sorted(kept, key=Diagnostic.sort_key), outcome.suppressed)
+
+
+def _severity(config, diagnostic: Diagnostic) -> Severity:
+    """The most specific override: the rule's name, then the longest code prefix, then ALL."""
+    best, weight = diagnostic.severity, -1
+    for selector, severity in config.severity.items():
+        if selector == diagnostic.name:
+            rank = 100
+        elif selector == "ALL":
+            rank = 0
+        elif selector.startswith("CL") and diagnostic.code.startswith(selector):
+            rank = len(selector)
+        else:
+            continue
+        if rank > weight:
+            best, weight = severity, rank
+    return best
+
+
+def _collect(rules: list[Rule], context: Context, errors: list[str] | None) -> list[Diagnostic]:
     diagnostics: dict[tuple, Diagnostic] = {}
-    for rule in rules if rules is not None else all_rules():
+    for rule in rules:
         try:
             findings = list(rule.check(context))
         except Exception as exc:  # noqa: BLE001 - reported, never a traceback

@@ -14,6 +14,7 @@ CL5xx how processes start and stop.
 MODULES = (
     "parse_error",
     "invalid_manifest",
+    "unused_suppression",
     "beat_schedule_read_only",
     "multiple_beats",
     "beat_rolling_update",
