@@ -160,7 +160,7 @@ def _collect(rules: list[Rule], context: Context, errors: list[str] | None) -> l
         for finding in findings:
             hint = finding.hint
             if rule.fixable and finding.fix is None:
-                hint += " (no automatic fix here: the edit could not be made safely)"
+                hint += " (no automatic fix for this case)"
             diagnostic = Diagnostic(rule.code, rule.name, finding.severity or rule.severity,
                                     finding.span, finding.message, hint, finding.fix)
             # a requirements file reached directly and through -r reports once

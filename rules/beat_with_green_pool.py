@@ -29,7 +29,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
-from celerylint.fixes.commands import remove_words
+from celerylint.fixes.commands import remove_flag
 from celerylint.rules_support import launch_invocations, reached
 
 CODE = "CL104"
@@ -46,12 +46,12 @@ def check(context: Context) -> Iterator[Finding]:
         if invocation.pool not in ("gevent", "eventlet"):
             continue
         flag = invocation.option("beat").flag
-        edits = remove_words(invocation.command, [flag])
+        edits = remove_flag(invocation.command, flag, "B")
         yield Finding(
             invocation.span(flag),
             f"worker -B with the {invocation.pool} pool in {launch.label}{reached(launch)}: "
             "Celery refuses to start (ImproperlyConfigured: -B option doesn't work with "
             "eventlet/gevent pools: use standalone beat instead.)",
             "run beat as its own process (celery -A app beat, one replica) and drop -B",
-            fix=Fix(f"remove {flag.text} (then run beat in its own workload)", edits,
+            fix=Fix("remove -B (then run beat in its own workload)", edits,
                     Applicability.UNSAFE) if edits else None)

@@ -18,7 +18,8 @@ Drop `--logfile` (Celery then logs to stderr). Automatic fix (safe): removes the
 value.
 
 ## When it stays silent
-- `--logfile=/dev/stdout`, `/dev/stderr`, `/proc/1/fd/1` or `-` (the streams themselves);
+- `--logfile=/dev/stdout`, `/dev/stderr`, `/proc/1/fd/1`, `/proc/self/fd/2`, `/dev/fd/1` or `-`
+  (the streams themselves);
 - celery commands that are not a container's job.
 
 ## References
@@ -41,7 +42,8 @@ SEVERITY = Severity.WARNING
 SUMMARY = "celery logs to a file inside the container instead of stdout/stderr"
 FIXABLE = True
 
-STREAMS = ("/dev/stdout", "/dev/stderr", "/proc/1/fd/1", "/proc/1/fd/2", "-")
+STREAMS = ("/dev/stdout", "/dev/stderr", "/proc/1/fd/1", "/proc/1/fd/2", "/proc/self/fd/1",
+           "/proc/self/fd/2", "/dev/fd/1", "/dev/fd/2", "-")
 
 
 def check(context: Context) -> Iterator[Finding]:

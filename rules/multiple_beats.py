@@ -38,7 +38,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
-from celerylint.fixes.commands import remove_words
+from celerylint.fixes.commands import remove_flag
 from celerylint.fixes.yamledit import set_value
 from celerylint.model.kubernetes import span
 from celerylint.rules_support import scaling, uses_redbeat
@@ -61,14 +61,14 @@ def check(context: Context) -> Iterator[Finding]:
         if embedded and (why or [w for w in standalone if w is not workload]):
             reason = why or f"the {standalone[0].kind} '{standalone[0].name}' runs beat as well"
             flag = invocation.option("beat").flag
-            edits = remove_words(invocation.command, [flag])
+            edits = remove_flag(invocation.command, flag, "B")
             safe = not why and bool(standalone)
             yield Finding(
                 invocation.span(flag),
                 f"worker -B in {container.where} embeds a beat, and {reason}: every periodic "
                 "task is sent more than once",
                 "run beat once, in its own workload with replicas: 1, and drop -B from workers",
-                fix=Fix(f"remove {flag.text}" + ("" if safe else " (a beat workload with "
+                fix=Fix("remove -B" + ("" if safe else " (a beat workload with "
                         "replicas: 1 must then run the schedule)"), edits,
                         Applicability.SAFE if safe else Applicability.UNSAFE) if edits else None)
         elif not embedded and why:

@@ -30,7 +30,9 @@ the last command of its script, not in a pipeline and not below another shell.
 
 ## When it stays silent
 - `exec celery`, exec-form commands, `tini`/`dumb-init` in front;
-- `bash -c` where celery is the only command, or last after `&&` (bash execs it);
+- `bash -c` where celery is the only command, or last after `&&` (bash execs it), and `sh -c`
+  on images whose `/bin/sh` is bash (UBI, CentOS, Fedora, Rocky, Alma, Amazon Linux);
+- celery backgrounded with `&` under a `trap` that forwards SIGTERM before `wait`;
 - celery that is not a container's main job (`celery inspect` in a probe, a one-off script).
 Alpine's busybox ash is assumed to behave like dash (not verified).
 
@@ -57,39 +59,91 @@ SUMMARY = "a shell between PID 1 and celery swallows SIGTERM: no warm shutdown"
 FIXABLE = True
 
 
+#: Images whose /bin/sh is bash (RHEL family): ``sh -c`` then execs a lone command.
+BASH_SH = ("ubi", "centos", "fedora", "rockylinux", "almalinux", "amazonlinux", "redhat", "rhel",
+           "oraclelinux")
+
+
 def check(context: Context) -> Iterator[Finding]:
     for launch, invocation in launch_invocations(context.deployment):
         command = invocation.command
-        if launch.init or invocation.subcommand not in LONG_RUNNING - {"multi"}:
-            continue
+        if launch.init or invocation.subcommand not in LONG_RUNNING - {"multi"} or \
+                invocation.option("detach"):
+            continue  # detached celery is worker-detached's finding
+        image = _base_image(launch)
         if command.background:
-            continue  # worker-detached, or a supervised `& wait` we do not judge
+            if _waited_without_trap(launch.commands, command):
+                yield _finding(launch, invocation, "it runs in the background and the shell "
+                               "waits for it, but the shell as PID 1 does not pass SIGTERM on "
+                               "(there is no trap forwarding it)", None)
+            continue  # otherwise worker-detached's finding
         piped = command.piped_into or command.piped_from
         if not piped and command.replaces_shell:
             continue
-        shell = command.held_by or command.shell or "sh"
-        if not piped and command.held_by is None and _bash_execs(launch.commands, command):
+        holder = command.holder
+        if holder is not None and holder is not command:
+            # a shell above celery lacks an exec: report (and fix) where it does
+            if _sh_is_bash(command.held_by, image) and _bash_execs(launch.commands, holder):
+                continue
+            where = holder.origin.span(holder.words[0])
+            if command.held_by == "su":
+                yield _finding(launch, invocation, "su -c forks a shell and stays its parent",
+                               None, at=where)
+                continue
+            why = (f"{command.held_by} runs {holder.words[0].text} at {where.path}:{where.line} "
+                   "without exec, and stays PID 1 above celery")
+            yield _finding(launch, invocation, why, _exec_fix(holder), at=where)
             continue
-        image = launch.stage.base if launch.stage else (
-            launch.container.image if launch.container else None)
+        shell = command.shell or "sh"
+        if not piped and (_sh_is_bash(shell, image)) and _bash_execs(launch.commands, command):
+            continue
         why = _why(shell, piped, command, image)
-        fix = None
-        if not piped and command.held_by is None and command.last:
-            edit = insert_exec(command, command.words[0])
-            fix = Fix("run celery with exec, so that it replaces the shell", [edit]) if edit else None
-        yield Finding(
-            invocation.span(invocation.program),
-            f"celery {invocation.subcommand} in {launch.label}{reached(launch)} never receives "
-            f"SIGTERM: {why}; the container is killed after the grace period and running tasks "
-            "are lost (no warm shutdown)",
-            "make celery the process the runtime signals: `exec celery ...` as the last command, "
-            "an exec-form command, or tini/dumb-init in front",
-            fix=fix)
+        yield _finding(launch, invocation, why, None if piped else _exec_fix(command))
+
+
+def _finding(launch, invocation, why: str, fix: Fix | None, at=None) -> Finding:
+    return Finding(
+        at or invocation.span(invocation.program),
+        f"celery {invocation.subcommand} in {launch.label}{reached(launch)} never receives "
+        f"SIGTERM: {why}; the container is killed after the grace period and running tasks "
+        "are lost (no warm shutdown)",
+        "make celery the process the runtime signals: `exec celery ...` as the last command, "
+        "an exec-form command, or tini/dumb-init in front",
+        fix=fix)
+
+
+def _exec_fix(command) -> Fix | None:
+    """``exec `` before the command, when it is the last of its script and runs alone."""
+    if not command.last or command.background or command.piped_into or command.piped_from:
+        return None
+    edit = insert_exec(command, command.words[0])
+    return Fix(f"run {command.words[0].text} with exec, so that it replaces the shell",
+               [edit]) if edit else None
+
+
+def _base_image(launch) -> str | None:
+    if launch.stage is not None:
+        return launch.stage.root_image
+    return launch.container.image if launch.container else None
+
+
+def _sh_is_bash(shell: str | None, image: str | None) -> bool:
+    if shell == "bash":
+        return True
+    return shell in ("sh", None) and image is not None and any(
+        family in image.lower() for family in BASH_SH)
+
+
+def _waited_without_trap(commands, background) -> bool:
+    later = commands[commands.index(background) + 1:] if background in commands else []
+    waits = any(c.words and c.words[0].text == "wait" for c in later)
+    traps = any(c.words and c.words[0].text == "trap" for c in commands)
+    return waits and not traps
 
 
 def _bash_execs(commands, command) -> bool:
     """bash -c execs a lone command, and the last one of an && chain (bash 5.2, verified)."""
-    if command.shell != "bash" or command.from_file or not command.last:
+    if command.from_file or not command.last:
         return False
     group = [c for c in commands if c.origin is command.origin]
     return all(c.connector in (None, "&&") and not c.piped_into and not c.background
@@ -102,14 +156,14 @@ def _why(shell: str, piped: bool, command, image: str | None) -> str:
                "the last command's (a crashing worker exits 0 through `| tee`)"
     if shell == "su":
         return "su -c forks a shell and stays its parent"
-    if command.held_by:
-        return f"a {command.held_by} above it does not exec the command that leads to celery"
     if command.from_file:
-        return f"{shell} runs the entry script and does not exec its last command"
-    if shell in ("sh", "dash"):
-        base = f" ({image} is Debian-based)" if image and "alpine" not in image else ""
-        if image and "alpine" in image:
-            return "/bin/sh is busybox ash on Alpine, assumed not to exec the command (unverified)"
+        what = "does not exec its last command" if command.last else \
+            "runs celery as a child process (celery is not its last command)"
+        return f"{shell} runs the entry script and {what}"
+    if shell in ("sh", "dash", "ash", "busybox"):
+        if shell in ("ash", "busybox") or (image and "alpine" in image.lower()):
+            return "/bin/sh is busybox ash there, assumed not to exec the command (unverified)"
+        base = f" ({image})" if image else ""
         return f"/bin/sh is dash on Debian-based images{base}, and dash stays PID 1 even for a " \
                "single -c command"
     return f"{shell} -c stays PID 1 when celery is not its only command"

@@ -22,7 +22,8 @@ worker).
 ## Fix
 Run celery in the foreground as the container's main process: drop `--detach`; replace
 `celery multi start w1 w2` with one container per worker (or one worker with a larger
-`--concurrency`). Automatic fix (safe): removes `--detach`/`-D`. None for `multi` and `&`.
+`--concurrency`). Automatic fix: removes `--detach`/`-D` (safe when celery is the last command;
+unsafe otherwise, since the commands after it would then wait). None for `multi` and `&`.
 
 ## When it stays silent
 - scripts that are not a container's entry point (a detach in a maintenance script);
@@ -39,9 +40,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from celerylint.diagnostics import Finding, Fix, Severity
+from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
-from celerylint.fixes.commands import remove_words
+from celerylint.fixes.commands import remove_flag
 from celerylint.rules_support import launch_invocations, reached
 
 CODE = "CL501"
@@ -59,13 +60,18 @@ def check(context: Context) -> Iterator[Finding]:
         detach = invocation.option("detach")
         command = invocation.command
         if detach is not None:
-            edits = remove_words(command, [detach.flag])
+            edits = remove_flag(command, detach.flag, "D")
+            # in the foreground, a command that is not the last would block the ones after it
+            safe = command.last and not command.background
             yield Finding(
                 invocation.span(detach.flag),
                 f"celery {invocation.subcommand} --detach in {where}: it forks into the "
                 f"background and {SYMPTOM}",
-                "run celery in the foreground: drop --detach",
-                fix=Fix(f"remove {detach.flag.text}", edits) if edits else None)
+                "run celery in the foreground: drop --detach"
+                + ("" if safe else ", and give each long-running process its own container"),
+                fix=Fix("remove --detach" + ("" if safe else " (unsafe: the commands after it "
+                        "would wait for celery to exit)"), edits,
+                        Applicability.SAFE if safe else Applicability.UNSAFE) if edits else None)
         elif invocation.subcommand == "multi" and invocation.positionals and \
                 invocation.positionals[0].text in ("start", "restart"):
             yield Finding(

@@ -12,7 +12,7 @@ import json
 import shlex
 
 from celerylint.diagnostics import Edit
-from celerylint.fixes.yamledit import edit, insert_items_after
+from celerylint.fixes.yamledit import edit, insert_items_after, is_flow
 from celerylint.parse.shell import SimpleCommand, Word
 
 
@@ -49,7 +49,7 @@ def replace_arg(command: SimpleCommand, word: Word, text: str) -> Edit | None:
 
 
 def remove_words(command: SimpleCommand, words: list[Word]) -> list[Edit] | None:
-    """Delete words (an option and its value) with the separator before each."""
+    """Delete words (an option and its value) with their separator."""
     origin = command.origin
     edits = []
     for word in words:
@@ -59,23 +59,58 @@ def remove_words(command: SimpleCommand, words: list[Word]) -> list[Edit] | None
         if item is not None:
             items, index = item
             pos = items.item_pos[index]
-            if source.lines[pos[0] - 1][:pos[1] - 1].strip() in ("-", ""):  # block item: its line
+            if not is_flow(source, items.pos):  # a block list item: delete its line
                 line_start = source.offset(pos[0], 1)
                 edits.append(edit(source, line_start, source.offset(pos[0] + 1, 1), ""))
                 continue
-            start, end = source.offset(pos[0], pos[1]), source.offset(pos[2], pos[3])
+            edits.append(_remove_element(source, source.offset(pos[0], pos[1]),
+                                         source.offset(pos[2], pos[3])))
         elif element is not None:
-            start, end = element
+            edits.append(_remove_element(source, *element))
         else:
             offsets = origin.offsets(word)
             if offsets is None:
                 return None
             start, end = offsets
-        cut = start
-        while cut > 0 and source.text[cut - 1] in " \t,":
-            cut -= 1
-        edits.append(edit(source, cut, end, ""))
+            cut = start
+            while cut > 0 and source.text[cut - 1] in " \t":
+                cut -= 1
+            edits.append(edit(source, cut, end, ""))
     return edits
+
+
+def _remove_element(source, start: int, end: int) -> Edit:
+    """Remove one element of a flow list or JSON array with the comma that separates it."""
+    text = source.text
+    before = start
+    while before > 0 and text[before - 1] in " \t\n":
+        before -= 1
+    if before > 0 and text[before - 1] == ",":  # not the first: take the comma before it
+        return edit(source, before - 1, end, "")
+    after = end
+    while after < len(text) and text[after] in " \t\n":
+        after += 1
+    if after < len(text) and text[after] == ",":  # the first: take the comma after it
+        after += 1
+        while after < len(text) and text[after] in " \t":
+            after += 1
+        return edit(source, start, after, "")
+    return edit(source, start, end, "")  # the only element
+
+
+def remove_flag(command: SimpleCommand, flag: Word, letter: str) -> list[Edit] | None:
+    """Remove a flag; from a bundle (``-BE``, ``-BP gevent``) only its letter."""
+    text = flag.text
+    if text.startswith("--") or len(text) == 2:
+        return remove_words(command, [flag])
+    if letter not in text[1:]:
+        return None
+    offsets = command.origin.offsets(flag)
+    if offsets is None:
+        return None
+    source = command.origin.source_of(flag)
+    index = source.text.index(letter, offsets[0] + 1, offsets[1])
+    return [edit(source, index, index + 1, "")]
 
 
 def insert_exec(command: SimpleCommand, first: Word) -> Edit | None:

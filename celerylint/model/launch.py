@@ -39,6 +39,18 @@ INITS = frozenset({"tini", "tini-static", "dumb-init", "catatonit"})
 _INIT_VALUE_OPTIONS = frozenset({"-p", "-e", "-r", "--rewrite"})
 _RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
 MAX_HOPS = 4
+#: Programs never looked up as scripts of the repository.
+NOT_SCRIPTS = frozenset({"celery", "flower", "pip", "pip3", "gunicorn", "uvicorn", "exec",
+                         "env", "nice", "nohup", "gosu", "su-exec", "su", "sudo", "runuser"})
+
+#: A shell that stays PID 1, and the command in it that lacks an exec.
+_Hold = "tuple[str, SimpleCommand] | None"
+
+
+def _may_be_script(program: str) -> bool:
+    name = os.path.basename(program)
+    return not (name in NOT_SCRIPTS or name in shell.SHELLS or name in INITS
+                or shell.is_python(name) or name.startswith("-") or "=" in name)
 
 
 @dataclass
@@ -287,7 +299,7 @@ class Resolver:
                 commands += self._expand(split, [], image, launch, None, 0)
         return commands
 
-    def _follow(self, items: list[_Item], image, launch: Launch, held_by: str | None,
+    def _follow(self, items: list[_Item], image, launch: Launch, hold: _Hold,
                 depth: int) -> list[SimpleCommand]:
         """The commands an argv runs: through inits, ``sh -c`` and scripts."""
         while items and os.path.basename(items[0].text) in INITS and not items[0].dynamic:
@@ -309,7 +321,8 @@ class Resolver:
             commands = split_script_item(argv[index], origin, name, index)
             if commands is None:
                 return []
-            return self._expand(commands, [], image, launch, held_by, depth)
+            # sh -c SCRIPT NAME ARGS...: NAME is $0 and ARGS are "$@"
+            return self._expand(commands, items[index + 2:], image, launch, hold, depth)
         program = argv[0]
         run_by = None
         if os.path.basename(program) in shell.SHELLS and len(argv) > 1 and \
@@ -317,16 +330,16 @@ class Resolver:
             run_by, program, rest = os.path.basename(program), argv[1], items[2:]
         else:
             rest = items[1:]
-        if depth < MAX_HOPS and ("/" in program or program.endswith(".sh")) and not items[0].dynamic:
+        if depth < MAX_HOPS and _may_be_script(program) and not items[0].dynamic:
             found = self.find_script(program, image)
             if found is not None:
-                return self._script(found, program, run_by, rest, image, launch, held_by, depth)
+                return self._script(found, program, run_by, rest, image, launch, hold, depth)
         words = [Word(item.text, 0, len(item.text), i, item.dynamic) for i, item in enumerate(items)]
         command = SimpleCommand(words=words, last=True, origin=origin)
-        return self._expand([command], [], image, launch, held_by, depth)
+        return self._expand([command], [], image, launch, hold, depth)
 
     def _script(self, found: SourceFile, program: str, run_by: str | None, rest: list[_Item],
-                image, launch: Launch, held_by: str | None, depth: int) -> list[SimpleCommand]:
+                image, launch: Launch, hold: _Hold, depth: int) -> list[SimpleCommand]:
         launch.sources.append(found)
         first_line = found.lines[0] if found.lines else ""
         shebang = first_line[2:].split() if first_line.startswith("#!") else []
@@ -342,9 +355,9 @@ class Resolver:
             return []
         for command in commands:
             command.from_file = True
-        return self._expand(commands, rest, image, launch, held_by, depth + 1)
+        return self._expand(commands, rest, image, launch, hold, depth + 1)
 
-    def _su(self, command: SimpleCommand, image, launch: Launch, held_by: str | None,
+    def _su(self, command: SimpleCommand, image, launch: Launch, hold: _Hold,
             depth: int) -> list[SimpleCommand]:
         """``su user -c SCRIPT``: su forks the shell that runs SCRIPT and stays in between."""
         texts = [w.text for w in command.words]
@@ -353,31 +366,32 @@ class Resolver:
         if nested is None:
             return []
         launch.hops.append("which runs it through su -c (su stays the parent)")
-        return self._expand(nested, [], image, launch, held_by or "su", depth)
+        return self._expand(nested, [], image, launch, hold or ("su", command), depth)
 
     def _expand(self, commands: list[SimpleCommand], rest: list[_Item], image, launch: Launch,
-                held_by: str | None, depth: int) -> list[SimpleCommand]:
-        """Mark what a script's shell holds, and follow ``"$@"`` and scripts it runs."""
+                hold: _Hold, depth: int) -> list[SimpleCommand]:
+        """Mark what a script's shell holds, and follow ``"$@"`` and the scripts it runs."""
         out: list[SimpleCommand] = []
         for command in commands:
-            command.held_by = held_by
+            command.held_by, command.holder = hold if hold else (None, None)
             out.append(command)
             words = command.words
             if not words:
                 continue
             hands_over = command.replaces_shell
-            child_held = None if hands_over else (held_by or command.shell)
+            # what holds the processes it starts: the outer hold, or this shell if it stays
+            child = hold or (None if hands_over else (command.shell or "sh", command))
+            dollar_at = next((i for i, w in enumerate(words) if w.text == "$@" and w.dynamic), None)
             if words[0].name == "su" and "-c" in [w.text for w in words[1:-1]]:
-                out += self._su(command, image, launch, held_by, depth)
-            elif words[0].text == "$@" and rest:
-                if command.exec_:
-                    launch.hops.append(f"which execs \"$@\" ({' '.join(i.text for i in rest)[:60]})")
-                else:
-                    launch.hops.append(f"which runs \"$@\" without exec")
-                out += self._follow(rest, image, launch, child_held, depth)
-            elif depth < MAX_HOPS and not words[0].dynamic and (
-                    "/" in words[0].text or words[0].text.endswith(".sh")) and \
-                    words[0].name not in ("celery",):
+                out += self._su(command, image, launch, hold, depth)
+            elif dollar_at is not None and rest:
+                around = [_Item(w.text, command.origin, w) for w in words[:dollar_at]]
+                after = [_Item(w.text, command.origin, w) for w in words[dollar_at + 1:]]
+                shown = " ".join(i.text for i in around + rest)[:60]
+                launch.hops.append(f"which execs {shown}" if command.exec_ else
+                                   f"which runs {shown} without exec")
+                out += self._follow(around + rest + after, image, launch, child, depth)
+            elif depth < MAX_HOPS and not words[0].dynamic and _may_be_script(words[0].text):
                 found = self.find_script(words[0].text, image)
                 if found is not None and found not in launch.sources:
                     where = command.origin.span(words[0])
@@ -385,7 +399,7 @@ class Resolver:
                                        + ("" if hands_over else " without exec"))
                     rest_items = [_Item(w.text, command.origin, w) for w in words[1:]]
                     out += self._script(found, words[0].text, None, rest_items, image, launch,
-                                        child_held, depth)
+                                        child, depth)
         return out
 
 

@@ -73,16 +73,32 @@ class Stage:
     line: int
     python: str | None  # "3.11" when the base image tag says so
     instructions: list[Instruction] = field(default_factory=list)
+    parent: "Stage | None" = None  # the stage it is built FROM, when that is a stage
+
+    @property
+    def root_image(self) -> str:
+        """The image the stage chain starts from (``python:3.12-alpine`` for ``FROM base``)."""
+        return self.parent.root_image if self.parent else self.base
+
+    @property
+    def chain(self) -> list["Stage"]:
+        """This stage's ancestors and itself, oldest first: what the final image inherits."""
+        return (self.parent.chain if self.parent else []) + [self]
 
     def last(self, keyword: str) -> Instruction | None:
-        """The instruction that takes effect (the last CMD, ENTRYPOINT, USER ...)."""
-        return next((i for i in reversed(self.instructions) if i.keyword == keyword), None)
+        """The instruction that takes effect (the last CMD, ENTRYPOINT, USER ...), inherited
+        from parent stages."""
+        for stage in reversed(self.chain):
+            found = next((i for i in reversed(stage.instructions) if i.keyword == keyword), None)
+            if found is not None:
+                return found
+        return None
 
     @property
     def workdir(self) -> str | None:
         """The working directory the image's process starts in (WORKDIR, relative ones joined)."""
         current: str | None = None
-        for instruction in self.instructions:
+        for instruction in [i for stage in self.chain for i in stage.instructions]:
             if instruction.keyword == "WORKDIR":
                 path = instruction.args.strip().strip('"')
                 current = path if path.startswith("/") or current is None else \
@@ -114,7 +130,7 @@ class Stage:
     def copies(self) -> list[tuple[list[str], str, Instruction]]:
         """``(sources, destination, instruction)`` of each COPY/ADD from the build context."""
         found = []
-        for instruction in self.instructions:
+        for instruction in [i for stage in self.chain for i in stage.instructions]:
             if instruction.keyword not in ("COPY", "ADD") or "from" in instruction.flags:
                 continue
             words = instruction.json_args if instruction.json_args is not None else [
@@ -263,9 +279,9 @@ def _stages(source: SourceFile, instructions: list[Instruction]) -> Dockerfile:
             words = instruction.args.split()
             image = substitute(words[0], global_args) if words else ""
             name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
-            parent = next((s for s in stages if s.name and s.name == image), None)
+            parent = next((s for s in stages if s.name and s.name.lower() == image.lower()), None)
             python = parent.python if parent else python_version(image)
-            stages.append(Stage(image, name, instruction.line, python, [instruction]))
+            stages.append(Stage(image, name, instruction.line, python, [instruction], parent))
         elif stages:
             stages[-1].instructions.append(instruction)
     return Dockerfile(source, stages, global_args)

@@ -73,6 +73,7 @@ class SimpleCommand:
     shell: str | None = None   # the shell that runs it, None for an exec-form command
     origin: Any = None         # model.origins.Origin: where its words are written
     held_by: str | None = None  # a shell above it that stays PID 1 (signals stop there)
+    holder: "SimpleCommand | None" = None  # the command, in that shell, that lacks an exec
     connector: str | None = None  # the operator before it: "&&", "||", ";", "\n", "|", "&"
     from_file: bool = False    # it is in a script file (not an ``sh -c`` string)
 
