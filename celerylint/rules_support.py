@@ -109,11 +109,20 @@ def reached(launch) -> str:
 LONG_RUNNING = frozenset({"worker", "beat", "flower", "events", "multi"})
 
 
-def uses_redbeat(container: Container, invocation: CeleryInvocation) -> bool:
-    """RedBeat holds a lock, so several beats are safe with it."""
+def uses_redbeat(container: Container, invocation: CeleryInvocation,
+                 deployment: Deployment | None = None) -> bool:
+    """RedBeat holds a lock, so several beats are safe with it. Configured in Python (which we
+    cannot see), it shows as ``REDBEAT_*`` settings in the environment or celery-redbeat in the
+    requirements: either keeps the beat rules silent."""
     scheduler = invocation.value("scheduler") or ""
-    return "redbeat" in scheduler.lower() or any(
-        "redbeat" in (v.value or "").lower() for k, v in container.env.items() if "SCHEDULER" in k)
+    if scheduler:
+        return "redbeat" in scheduler.lower()
+    if any(name.upper().startswith(("REDBEAT_", "CELERY_REDBEAT_")) or
+           ("SCHEDULER" in name.upper() and "redbeat" in (v.value or "").lower())
+           for name, v in container.env.items()):
+        return True
+    return deployment is not None and any(
+        p.name == "celery-redbeat" for s in deployment.requirement_sets for p in s.requirements)
 
 
 def scaling(deployment: Deployment, workload: Workload) -> str | None:
@@ -126,6 +135,7 @@ def scaling(deployment: Deployment, workload: Workload) -> str | None:
         if obj.kind == "HorizontalPodAutoscaler":
             target = dig(obj.data, "spec", "scaleTargetRef")
             if isinstance(target, dict) and target.get("kind") == workload.kind and \
-                    target.get("name") == workload.name and obj.namespace == workload.namespace:
+                    target.get("name") == workload.name and \
+                    (obj.namespace or "default") == (workload.namespace or "default"):
                 return f"the HorizontalPodAutoscaler '{obj.name}' scales it"
     return None

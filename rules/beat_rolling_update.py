@@ -38,7 +38,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
-from celerylint.fixes.yamledit import add_key, set_value
+from celerylint.fixes.yamledit import set_value
 from celerylint.model.kubernetes import span
 from celerylint.rules_support import scaling, uses_redbeat
 
@@ -55,7 +55,7 @@ def check(context: Context) -> Iterator[Finding]:
         if workload.kind != "Deployment" or scaling(deployment, workload):
             continue
         beat = next(((c, i) for c in workload.containers if not c.init for i in c.celery
-                     if i.runs_beat and not uses_redbeat(c, i)), None)
+                     if i.runs_beat and not uses_redbeat(c, i, deployment)), None)
         spec = workload.data.get("spec")
         if beat is None or not isinstance(spec, dict):
             continue
@@ -66,9 +66,10 @@ def check(context: Context) -> Iterator[Finding]:
         rwo = [m.name for m in container.mounts
                if m.volume is not None and m.volume.kind == "persistentVolumeClaim"]
         if strategy is None:
-            where = span(workload.source, spec.key_pos.get("replicas", workload.data.key_pos["spec"]))
+            where = span(workload.source, spec.key_pos.get(
+                "strategy", spec.key_pos.get("replicas", workload.data.key_pos["spec"])))
             fix = Fix("add strategy: {type: Recreate}",
-                      [add_key(workload.source, spec, "strategy", {"type": "Recreate"})])
+                      [set_value(workload.source, spec, "strategy", {"type": "Recreate"})])
         else:
             where = span(workload.source, spec.key_pos["strategy"])
             only_type = isinstance(strategy, dict) and set(strategy) <= {"type"}

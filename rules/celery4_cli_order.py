@@ -19,7 +19,8 @@ subcommands, so it must come before `worker`, `beat`, `flower` ...
 the subcommand.
 
 ## When it stays silent
-- every `celery` requirement in the repository excludes Celery 5 (`celery==4.4.7`, `celery<5`);
+- a `celery` requirement or constraint in the repository excludes Celery 5 (`celery==4.4.7`,
+  `celery<5`);
 - `celery multi start w1 -A proj` (multi passes it to each node), and `celery flower`, whose
   options after the subcommand are Flower's own (not verified how it treats `-A` there).
 
@@ -50,11 +51,12 @@ FIXABLE = True
 
 def allows_celery5(deployment: Deployment) -> bool:
     specifiers = [p.requirement.specifier for s in deployment.requirement_sets
-                  for p in s.requirements if p.name == "celery" and not p.constraint]
+                  for p in s.requirements if p.name == "celery"]
     if not specifiers:
         return True  # nothing pins Celery: pip installs the newest, a 5.x
-    return any(spec.contains(Version(v), prereleases=True) for spec in specifiers
-               for v in ("5.0.0", "5.3.6", "5.6.3", "5.9.0"))
+    # a pin or constraint anywhere that excludes Celery 5 means the project is on Celery 4
+    return all(any(spec.contains(Version(v), prereleases=True)
+                   for v in ("5.0.0", "5.3.6", "5.6.3", "5.9.0")) for spec in specifiers)
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -70,7 +72,13 @@ def check(context: Context) -> Iterator[Finding]:
         index = invocation.words.index(invocation.subcommand_word)
         removal = remove_words(invocation.command, words)
         before = invocation.words[index - 1] if index > 0 else None
-        insertion = add_args(invocation.command, before, [w.text for w in words]) if before else None
+        origin = invocation.command.origin
+        # never edit an image's ENTRYPOINT that other containers share: only where the
+        # subcommand itself is written
+        same_place = before is not None and \
+            origin.part(before) is origin.part(invocation.subcommand_word)
+        insertion = add_args(invocation.command, before, [w.text for w in words]) \
+            if same_place else None
         if removal and insertion:
             fix = Fix(f"move {' '.join(w.text for w in words)} before {invocation.subcommand}",
                       [insertion, *removal])

@@ -23,7 +23,8 @@ beat workload (safe); removes `-B` from a worker when a separate beat workload e
 when it does not (unsafe: you then need a beat workload).
 
 ## When it stays silent
-- the scheduler is RedBeat (`-S redbeat.RedBeatScheduler`), whose lock keeps one active beat;
+- the scheduler is RedBeat (`-S redbeat.RedBeatScheduler`, `REDBEAT_*` settings in the
+  environment, or celery-redbeat in the requirements), whose lock keeps one active beat;
 - one replica (or none given, which is 1) and no HPA.
 
 ## References
@@ -53,16 +54,21 @@ FIXABLE = True
 def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     beats = [(w, c, i) for w in deployment.workloads for c in w.containers if not c.init
-             for i in c.celery if i.runs_beat and not uses_redbeat(c, i)]
-    standalone = [w for w, _, i in beats if i.subcommand == "beat"]
+             for i in c.celery if i.runs_beat and not uses_redbeat(c, i, deployment)]
+    standalone = [(w, c) for w, c, i in beats if i.subcommand == "beat"]
+    reported: set = set()
     for workload, container, invocation in beats:
         why = scaling(deployment, workload)
         embedded = invocation.subcommand == "worker"
-        if embedded and (why or [w for w in standalone if w is not workload]):
-            reason = why or f"the {standalone[0].kind} '{standalone[0].name}' runs beat as well"
+        others = [(w, c) for w, c in standalone if c is not container]
+        if embedded and (why or others):
+            other = others[0] if others else None
+            reason = why or (f"container '{other[1].name}' in the same pod runs beat as well"
+                             if other[0] is workload else
+                             f"the {other[0].kind} '{other[0].name}' runs beat as well")
             flag = invocation.option("beat").flag
             edits = remove_flag(invocation.command, flag, "B")
-            safe = not why and bool(standalone)
+            safe = not why and bool(others)
             yield Finding(
                 invocation.span(flag),
                 f"worker -B in {container.where} embeds a beat, and {reason}: every periodic "
@@ -71,7 +77,8 @@ def check(context: Context) -> Iterator[Finding]:
                 fix=Fix("remove -B" + ("" if safe else " (a beat workload with "
                         "replicas: 1 must then run the schedule)"), edits,
                         Applicability.SAFE if safe else Applicability.UNSAFE) if edits else None)
-        elif not embedded and why:
+        elif not embedded and why and workload.name not in reported:
+            reported.add(workload.name)  # one finding per workload, however many beat containers
             spec = workload.data.get("spec")
             has_replicas = isinstance(spec, dict) and "replicas" in spec
             where = span(workload.source, spec.value_pos["replicas"]) if has_replicas \
@@ -81,7 +88,8 @@ def check(context: Context) -> Iterator[Finding]:
                 fix = Fix("set replicas: 1", [set_value(workload.source, spec, "replicas", 1)])
             yield Finding(
                 where,
-                f"beat in {container.where} runs more than once because {why}: every periodic "
+                f"beat in the {workload.kind} '{workload.name}' runs more than once because {why}: "
+                "every periodic "
                 "task is sent once per beat",
                 "run exactly one beat: replicas: 1, no autoscaler, a Deployment (not a DaemonSet); "
                 "or RedBeat, which holds a lock",

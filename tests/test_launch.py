@@ -20,10 +20,12 @@ def test_args_run_through_the_image_entrypoint_and_its_exec_dollar_at():
         f"{SIGNAL.relative_to(FIXTURES.parent)}/k8s/worker.yaml:14 runs /start-celeryworker "
         f"through the ENTRYPOINT /entrypoint of "
         f"{SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/Dockerfile",
-        f"/entrypoint is {SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/entrypoint",
+        f"/entrypoint is {SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/entrypoint"
+        f", copied by {SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/Dockerfile:6",
         "which execs /start-celeryworker",
         f"/start-celeryworker is "
-        f"{SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/celery/worker/start",
+        f"{SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/celery/worker/start"
+        f", copied by {SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/Dockerfile:7",
     ]
     [celery] = launch.celery
     assert celery.subcommand == "worker" and not celery.exec_ed

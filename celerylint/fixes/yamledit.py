@@ -151,11 +151,16 @@ def add_key(source: SourceFile, mapping: YMap, key: str, value: Any) -> Edit:
 
 
 def set_value(source: SourceFile, mapping: YMap, key: str, value: Any) -> Edit:
-    """Replace the scalar value of ``key``, or add the key."""
+    """Replace the scalar (or null) value of ``key``, or add the key."""
     if key in mapping and not isinstance(mapping[key], (YMap, YList)):
         pos = mapping.value_pos[key]
-        return edit(source, source.offset(pos[0], pos[1]), source.offset(pos[2], pos[3]),
-                    scalar(value))
+        start, end = source.offset(pos[0], pos[1]), source.offset(pos[2], pos[3])
+        text = flow(value)
+        if start == end:  # `key:` with nothing after it
+            key_end = source.offset(*mapping.key_pos[key][2:])
+            colon = source.text.find(":", key_end)
+            return edit(source, colon + 1, colon + 1, " " + text)
+        return edit(source, start, end, text)
     return add_key(source, mapping, key, value)
 
 

@@ -10,7 +10,8 @@ Linking an image to a Dockerfile of the repository (documented heuristic, until 
 mapping exists): an image from Docker Hub's library (no ``/`` in its name, ``python:3.11``) is
 never ours; otherwise the Dockerfile whose directory, or whose name suffix
 (``Dockerfile.worker``, ``worker.Dockerfile``), equals the image's last path component; otherwise
-the only Dockerfile of the repository, when there is exactly one.
+the only Dockerfile of the repository, when there is exactly one and the image comes from a
+registry host of its own (``registry.example.com/shop/app``, not Docker Hub's ``bitnami/redis``).
 
 Finding a script: the source of the Dockerfile ``COPY``/``ADD`` that put it at that path (sources
 resolved against the Dockerfile's directory, then its parents), else the path itself below the
@@ -39,6 +40,7 @@ INITS = frozenset({"tini", "tini-static", "dumb-init", "catatonit"})
 _INIT_VALUE_OPTIONS = frozenset({"-p", "-e", "-r", "--rewrite"})
 _RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
 MAX_HOPS = 4
+PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 #: Programs never looked up as scripts of the repository.
 NOT_SCRIPTS = frozenset({"celery", "flower", "pip", "pip3", "gunicorn", "uvicorn", "exec",
                          "env", "nice", "nohup", "gosu", "su-exec", "su", "sudo", "runuser"})
@@ -174,26 +176,38 @@ class Resolver:
             filename = posixpath.basename(path)
             if wanted in (directory, filename.partition(".")[2], filename.rpartition(".")[0]):
                 return (parsed, parsed.stages[-1]) if parsed.stages else None
-        if len(self.dockerfiles) == 1 and self.dockerfiles[0].stages:
+        # the only Dockerfile builds the images pushed to a registry of one's own
+        # (registry.example.com/..., ghcr.io/...), not Docker Hub images such as bitnami/redis
+        registry = repository.split("/")[0]
+        if len(self.dockerfiles) == 1 and self.dockerfiles[0].stages and (
+                "." in registry or ":" in registry or registry == "localhost"):
             return self.dockerfiles[0], self.dockerfiles[0].stages[-1]
         return None
 
     # -- scripts -------------------------------------------------------------------------------
-    def find_script(self, path: str, image: tuple[Dockerfile, Stage] | None) -> SourceFile | None:
-        candidates: list[Path] = []
+    def locate_script(self, path: str, image: tuple[Dockerfile, Stage] | None
+                      ) -> tuple[SourceFile, str] | None:
+        """The script and how it was found (``copied by Dockerfile:7``), or None."""
+        candidates: list[tuple[Path, str]] = []
         if image is not None:
             parsed, stage = image
             dockerfile_dir = Path(parsed.source.abspath or parsed.source.path).parent
             contexts = [dockerfile_dir, *list(dockerfile_dir.parents)[:3]]
-            target = posixpath.normpath(posixpath.join(stage.workdir or "/", path))
-            candidates += [c / source for source in copied_from(stage, target) for c in contexts]
+            # a bare name runs from PATH; a relative path from the working directory
+            targets = [posixpath.join(d, path) for d in PATH_DIRS] if "/" not in path else \
+                [posixpath.normpath(posixpath.join(stage.workdir or "/", path))]
+            candidates += [(c / source, f", copied by {parsed.source.path}:{copy.line}")
+                           for target in targets
+                           for source, copy in copied_from(stage, target) for c in contexts]
         parts = [p for p in path.split("/") if p not in ("", ".")]
         for root in self.roots:
             for i in range(len(parts) - 1):
-                candidates.append(root.joinpath(*parts[i:]))
-        for candidate in candidates:
+                candidates.append((root.joinpath(*parts[i:]), ""))
+        for candidate, how in candidates:
             if candidate.is_file():
-                return self._read(candidate)
+                script = self._read(candidate)
+                if script is not None:
+                    return script, how
         return None
 
     def _read(self, path: Path) -> SourceFile | None:
@@ -331,28 +345,33 @@ class Resolver:
         else:
             rest = items[1:]
         if depth < MAX_HOPS and _may_be_script(program) and not items[0].dynamic:
-            found = self.find_script(program, image)
+            found = self.locate_script(program, image)
             if found is not None:
-                return self._script(found, program, run_by, rest, image, launch, hold, depth)
+                commands = self._script(found, program, run_by, rest, image, launch, hold, depth)
+                if commands is not None:
+                    return commands
         words = [Word(item.text, 0, len(item.text), i, item.dynamic) for i, item in enumerate(items)]
         command = SimpleCommand(words=words, last=True, origin=origin)
         return self._expand([command], [], image, launch, hold, depth)
 
-    def _script(self, found: SourceFile, program: str, run_by: str | None, rest: list[_Item],
-                image, launch: Launch, hold: _Hold, depth: int) -> list[SimpleCommand]:
-        launch.sources.append(found)
+    def _script(self, located: tuple[SourceFile, str], program: str, run_by: str | None,
+                rest: list[_Item], image, launch: Launch, hold: _Hold,
+                depth: int) -> list[SimpleCommand] | None:
+        """The commands of a shell script; None when it is not one (a Python script ...)."""
+        found, how = located
         first_line = found.lines[0] if found.lines else ""
         shebang = first_line[2:].split() if first_line.startswith("#!") else []
         if shebang and os.path.basename(shebang[0]) == "env" and len(shebang) > 1:
             shebang = shebang[1:]
         shell_name = run_by or (os.path.basename(shebang[0]) if shebang else "sh")
         if shell_name not in shell.SHELLS:
-            return []  # a Python or other script: not a shell chain we can follow
-        launch.hops.append(f"{program} is {found.path}")
+            return None
+        launch.sources.append(found)
+        launch.hops.append(f"{program} is {found.path}{how}")
         fallback = Span(found.path, 1, 1, 1, len(first_line) + 1)
         commands = split_script(found.text, ScriptText(found, found.text, 0, fallback), shell_name)
         if commands is None:
-            return []
+            return []  # a shell script we cannot read: unknown
         for command in commands:
             command.from_file = True
         return self._expand(commands, rest, image, launch, hold, depth + 1)
@@ -392,14 +411,14 @@ class Resolver:
                                    f"which runs {shown} without exec")
                 out += self._follow(around + rest + after, image, launch, child, depth)
             elif depth < MAX_HOPS and not words[0].dynamic and _may_be_script(words[0].text):
-                found = self.find_script(words[0].text, image)
-                if found is not None and found not in launch.sources:
+                found = self.locate_script(words[0].text, image)
+                if found is not None and found[0] not in launch.sources:
                     where = command.origin.span(words[0])
                     launch.hops.append(f"{where.path}:{where.line} runs {words[0].text}"
                                        + ("" if hands_over else " without exec"))
                     rest_items = [_Item(w.text, command.origin, w) for w in words[1:]]
                     out += self._script(found, words[0].text, None, rest_items, image, launch,
-                                        child, depth)
+                                        child, depth) or []
         return out
 
 
@@ -419,23 +438,24 @@ def _nested(command: SimpleCommand, word: Word, shell_name: str) -> list[SimpleC
     return split_script(word.text, ScriptText(source, word.text, start, origin.span(word)), shell_name)
 
 
-def copied_from(stage: Stage, target: str) -> list[str]:
+def copied_from(stage: Stage, target: str) -> list[tuple[str, Instruction]]:
     """Build-context paths that the stage's COPY/ADD put at ``target``, the last COPY first.
 
     Relative destinations are taken against the stage's final WORKDIR (an approximation)."""
     found = []
-    for sources, dest, _ in reversed(stage.copies):
-        dest_abs = posixpath.normpath(posixpath.join(stage.workdir or "/", dest)).rstrip("/")
+    for sources, dest, instruction in reversed(stage.copies):
+        dest_abs = posixpath.normpath(posixpath.join(stage.workdir or "/", dest))
+        prefix = dest_abs.rstrip("/") + "/"  # "/" for COPY x /
         into_directory = dest.endswith("/") or len(sources) > 1
         for source in sources:
             if source.rstrip("/") in (".", ""):  # COPY . /app: the whole context
-                if target.startswith(dest_abs + "/"):
-                    found.append(target[len(dest_abs) + 1:])
+                if target.startswith(prefix):
+                    found.append((target[len(prefix):], instruction))
             elif into_directory:
-                if posixpath.join(dest_abs, posixpath.basename(source.rstrip("/"))) == target:
-                    found.append(source)
+                if prefix + posixpath.basename(source.rstrip("/")) == target:
+                    found.append((source, instruction))
             elif dest_abs == target:
-                found.append(source)
+                found.append((source, instruction))
     return found
 
 

@@ -33,6 +33,10 @@ class Origin:
     def source_of(self, word: Word) -> SourceFile:
         return self.source
 
+    def part(self, word: Word) -> "Origin":
+        """The origin that writes this word (itself, except for a joined argv)."""
+        return self
+
     def span(self, word: Word) -> Span:
         offsets = self.offsets(word)
         if offsets is None:
@@ -154,6 +158,10 @@ class Joined(Origin):
     def source_of(self, word: Word) -> SourceFile:
         inner = self._inner(word)
         return inner[0].source_of(inner[1]) if inner else self.source
+
+    def part(self, word: Word) -> Origin:
+        inner = self._inner(word)
+        return inner[0].part(inner[1]) if inner else self
 
     def offsets(self, word: Word) -> tuple[int, int] | None:
         inner = self._inner(word)
