@@ -7,8 +7,11 @@ imported inside the command, so ``--help`` and ``--version`` stay instant.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -49,17 +52,36 @@ def main() -> None:
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes to the files.")
 @click.option("--unsafe-fixes", is_flag=True,
               help="With --fix or --diff, also the fixes that change behaviour (review them).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Configuration file (default: the nearest .celerylint.toml or pyproject.toml "
+                   "with [tool.celerylint] above the first path).")
+@click.option("--select", default=None, metavar="RULES",
+              help="Comma-separated codes, code prefixes or names of the rules to run.")
+@click.option("--extend-select", default=None, metavar="RULES", help="Rules to add to the selection.")
+@click.option("--ignore", default=None, metavar="RULES", help="Rules not to run.")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "info"]), default=None,
+              help="Lowest severity that makes the exit status 1 [default: info].")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found.")
+@click.option("--no-inline-suppressions", is_flag=True,
+              help="Ignore celerylint: ignore[...] comments and annotations (for audits).")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, exists=True),
+              default=None, help="Report only findings that are not in this baseline file.")
+@click.option("--write-baseline", "write_baseline_file", type=click.Path(dir_okay=False),
+              default=None, help="Record the current findings in this baseline file and exit 0.")
 @click.option("--kubernetes-version", default=None, metavar="1.NN",
               help="Kubernetes version for schema checks (default: the newest bundled).")
 @click.option("--no-strict", is_flag=True, help="Accept unknown fields in Kubernetes objects.")
-@click.option("--max-file-size", default="10M", show_default=True,
-              help="Skip files larger than this, with a notice.")
+@click.option("--max-file-size", default=None,
+              help="Skip files larger than this, with a notice [default: 10M].")
 @click.option("--startup-estimate", "estimates", multiple=True, metavar="STEP=SECONDS",
               help="Seconds a start-up step takes, for probe-too-early "
                    "(e.g. 'pip install=120'; repeatable).")
 def check(paths: tuple[str, ...], output_format: str | None, output_file: str | None,
-          show_diff: bool, apply_fixes: bool,
-          unsafe_fixes: bool, kubernetes_version: str | None, no_strict: bool, max_file_size: str,
+          show_diff: bool, apply_fixes: bool, unsafe_fixes: bool, config_file: str | None,
+          select: str | None, extend_select: str | None, ignore: str | None,
+          fail_on: str | None, exit_zero: bool, no_inline_suppressions: bool,
+          baseline_file: str | None, write_baseline_file: str | None,
+          kubernetes_version: str | None, no_strict: bool, max_file_size: str | None,
           estimates: tuple[str, ...]) -> None:
     """Check Kubernetes manifests, Dockerfiles and requirements files under PATHS.
 
@@ -73,63 +95,74 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
         raise click.UsageError(f"path does not exist: {missing[0]}")
     if (show_diff or apply_fixes) and "-" in paths:
         raise click.UsageError("--fix and --diff need files: standard input cannot be rewritten")
-    from celerylint import kubeschema
-    from celerylint.engine import Settings, all_rules, run
+    from celerylint import config as configuration
+    from celerylint import suppress
+    from celerylint.engine import all_rules, analyse
     from celerylint.fixes import apply
     from celerylint.model.build import load
     from celerylint.report import Result, render
 
-    if kubernetes_version is not None and kubeschema.resolve_version(kubernetes_version) is None:
-        raise click.BadParameter(
-            f"no bundled schemas for {kubernetes_version} (available: "
-            f"{', '.join(kubeschema.versions()) or 'none'})", param_hint="--kubernetes-version")
-    settings = Settings(kubernetes_version=kubernetes_version, strict_schema=not no_strict)
-    for estimate in estimates:
-        step, _, seconds = estimate.rpartition("=")
-        if step not in settings.startup_estimates or not seconds.isdigit():
-            raise click.BadParameter(
-                f"'{estimate}': expected STEP=SECONDS with STEP one of "
-                f"{', '.join(sorted(settings.startup_estimates))}", param_hint="--startup-estimate")
-        settings.startup_estimates[step] = int(seconds)
-    max_size = _size(max_file_size)
-
+    rules = all_rules()
+    try:
+        config = configuration.load(Path(config_file) if config_file else configuration.find(
+            next((p for p in paths if p != "-"), ".")), rules)
+        _override(config, rules, select, extend_select, ignore, fail_on)
+    except configuration.ConfigError as exc:
+        _fail(str(exc))
+    settings = _settings(config, kubernetes_version, no_strict, estimates)
+    max_size = _size(max_file_size or config.max_file_size or "10M")
+    baseline = None
+    if baseline_file:
+        try:
+            baseline = suppress.read_baseline(Path(baseline_file))
+        except ValueError as exc:
+            _fail(str(exc))
     errors: list[str] = []
+    last: dict = {}
 
     def lint(overlay):
-        deployment, skipped = load(list(paths), max_size, overlay)
-        return deployment, skipped, run(deployment, settings, errors=errors)
+        deployment, skipped = load(list(paths), max_size, overlay, exclude=config.excluded,
+                                   images=config.images)
+        analysis = analyse(deployment, settings, config, not no_inline_suppressions, errors)
+        diagnostics, last["baselined"] = analysis.diagnostics, 0
+        if baseline is not None:
+            diagnostics, last["baselined"] = suppress.subtract_baseline(
+                diagnostics, baseline, deployment)
+        last["suppressed"] = analysis.suppressed
+        return deployment, skipped, diagnostics
 
     if show_diff or apply_fixes:
         outcome = apply.fix_all(lint, unsafe_fixes)
-        deployment, skipped = outcome.deployment, outcome.skipped
+        deployment, skipped, diagnostics = outcome.deployment, outcome.skipped, outcome.remaining
     else:
         outcome = None
-        deployment, skipped, _ = lint_result = lint(None)
+        deployment, skipped, diagnostics = lint(None)
     for skip in skipped:
         click.echo(f"celerylint: skipped {skip.path}: {skip.reason}", err=True)
+    for error in dict.fromkeys(errors):
+        click.echo(f"celerylint: {error}", err=True)
+    if write_baseline_file:
+        suppress.write_baseline(Path(write_baseline_file), diagnostics, deployment)
+        click.echo(f"celerylint: recorded {len(diagnostics)} finding"
+                   f"{'s' if len(diagnostics) != 1 else ''} in {write_baseline_file}", err=True)
+        sys.exit(2 if errors else 0)
     if show_diff:
         diff = outcome.diff()
         sys.stdout.write(diff)
-        for error in dict.fromkeys(errors):
-            click.echo(f"celerylint: {error}", err=True)
         click.echo(f"celerylint: {outcome.fixed} fix{'es' if outcome.fixed != 1 else ''} "
                    "would be applied (--fix applies them)", err=True)
-        sys.exit(1 if diff else 0)
+        sys.exit(2 if errors else 1 if diff else 0)
     if apply_fixes:
         for problem in apply.write(outcome):
             click.echo(f"celerylint: {problem}", err=True)
-        diagnostics = outcome.remaining
-    else:
-        diagnostics = lint_result[2]
     sources = {s.path: s for s in deployment.sources}
     for diagnostic in diagnostics:
         if diagnostic.fix is not None:
             diagnostic.fix.diff = apply.fix_diff(diagnostic.fix, sources)
-    files = len(deployment.sources) + len({p.path for p in deployment.problems} -
-                                          {s.path for s in deployment.sources})
     checked = sorted({s.path for s in deployment.sources} | {p.path for p in deployment.problems})
-    result = Result(diagnostics, files, skipped, fixed=outcome.fixed if outcome else None,
-                    unsafe_fixes=unsafe_fixes, paths=checked, rules=all_rules())
+    result = Result(diagnostics, len(checked), skipped, fixed=outcome.fixed if outcome else None,
+                    unsafe_fixes=unsafe_fixes, paths=checked, rules=rules,
+                    suppressed=last["suppressed"], baselined=last["baselined"])
     if output_format is None:
         output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
     if output_file:
@@ -137,9 +170,89 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
             render(output_format, result, stream)
     else:
         render(output_format, result, sys.stdout)
-    for error in dict.fromkeys(errors):
-        click.echo(f"celerylint: {error}", err=True)
-    sys.exit(2 if errors else 1 if diagnostics else 0)
+    failing = any(config.fails(d.severity) for d in diagnostics)
+    sys.exit(2 if errors else 0 if exit_zero else 1 if failing else 0)
+
+
+def _fail(message: str) -> NoReturn:
+    """A one-line error and exit status 2: celerylint could not do its job."""
+    click.echo(f"celerylint: error: {message}", err=True)
+    sys.exit(2)
+
+
+def _override(config, rules, select, extend_select, ignore, fail_on) -> None:
+    """Command-line flags win over the configuration file."""
+    from celerylint import config as configuration
+
+    def parse(option: str, value: str) -> list[str]:
+        selectors = [s.strip() for s in value.split(",") if s.strip()]
+        for selector in selectors:
+            configuration.check_selector(selector, rules, option)
+        return selectors
+
+    if select is not None:
+        config.select = parse("--select", select)
+    if extend_select is not None:
+        config.extend_select += parse("--extend-select", extend_select)
+    if ignore is not None:
+        config.ignore += parse("--ignore", ignore)
+    if fail_on is not None:
+        config.fail_on = configuration.SEVERITIES[fail_on]
+
+
+def _settings(config, kubernetes_version, no_strict, estimates):
+    from celerylint import kubeschema
+    from celerylint.engine import Settings
+
+    version = kubernetes_version or config.kubernetes_version
+    if version is not None and kubeschema.resolve_version(version) is None:
+        raise click.BadParameter(
+            f"no bundled schemas for {version} (available: "
+            f"{', '.join(kubeschema.versions()) or 'none'})", param_hint="--kubernetes-version")
+    settings = Settings(kubernetes_version=version, strict_schema=config.strict and not no_strict)
+    settings.startup_estimates.update(config.startup_estimates)
+    for estimate in estimates:
+        step, _, seconds = estimate.rpartition("=")
+        if step not in settings.startup_estimates or not seconds.isdigit():
+            raise click.BadParameter(
+                f"'{estimate}': expected STEP=SECONDS with STEP one of "
+                f"{', '.join(sorted(settings.startup_estimates))}", param_hint="--startup-estimate")
+        settings.startup_estimates[step] = int(seconds)
+    return settings
+
+
+@main.command("rules")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def rules_command(output_format: str) -> None:
+    """List the rules: code, name, severity, whether it has fixes, and what it finds."""
+    from celerylint.engine import all_rules
+
+    rows = [{"code": r.code, "name": r.name, "severity": r.severity.value, "fixable": r.fixable,
+             "summary": r.summary} for r in all_rules()]
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        fix = "fix" if row["fixable"] else "   "
+        click.echo(f"{row['code']}  {row['name']:<30} {row['severity']:<8} {fix}  {row['summary']}")
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+def explain(query: tuple[str, ...]) -> None:
+    """Print a rule's documentation. QUERY is a code (CL101), a name, or an error message or
+    symptom pasted from production ("Read-only file system: 'celerybeat-schedule'")."""
+    from celerylint.engine import all_rules, explain_query
+
+    text = " ".join(query)
+    found = explain_query(text, all_rules())
+    if not found:
+        _fail(f"no rule explains {text!r}: try `celerylint rules`")
+    best = found[0]
+    click.echo(f"{best.code} {best.doc}")
+    if len(found) > 1:
+        click.echo("\nAlso related: " + ", ".join(f"{r.code} {r.name}" for r in found[1:4]))
 
 
 @main.command("problem-matcher")

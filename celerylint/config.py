@@ -38,6 +38,7 @@ class Config:
     strict: bool = True
     startup_estimates: dict[str, int] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)  # image name -> Dockerfile path
+    max_file_size: str | None = None
     path: Path | None = None  # the file it came from
     root: Path = field(default_factory=Path.cwd)  # globs are relative to the file's directory
 
@@ -145,6 +146,8 @@ def load(path: Path | None, rules: list[Any]) -> Config:
         if not isinstance(seconds, int) or seconds < 0:
             raise ConfigError(f"{path}: 'startup-estimates.{step}' must be a number of seconds")
         config.startup_estimates[step] = seconds
+    if "max-file-size" in table:
+        config.max_file_size = str(table["max-file-size"])
     for image, dockerfile in _mapping(path, table, "images").items():
         if not isinstance(dockerfile, str):
             raise ConfigError(f"{path}: 'images.{image}' must be the path of a Dockerfile")

@@ -166,3 +166,35 @@ def _collect(rules: list[Rule], context: Context, errors: list[str] | None) -> l
             # a requirements file reached directly and through -r reports once
             diagnostics.setdefault((rule.code, finding.span, finding.message), diagnostic)
     return sorted(diagnostics.values(), key=Diagnostic.sort_key)
+
+
+_STOPWORDS = frozenset({"the", "and", "for", "with", "from", "that", "this", "not", "are", "was",
+                        "error", "errno", "celery", "info", "warning", "critical", "mainprocess"})
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[\"'`]", "", text.lower()).split())
+
+
+def explain_query(query: str, rules: list[Rule]) -> list[Rule]:
+    """Rules that a code, a name, or a pasted log line or symptom refers to, best first.
+
+    A pasted message is matched against each rule's *Symptoms* (the log lines users see): the
+    whole message found there wins, then the share of its words found there, then in the rest of
+    the documentation."""
+    text = query.strip()
+    exact = [r for r in rules if text.upper() == r.code or text.lower() == r.name]
+    if exact:
+        return exact
+    wanted = _normal(text)
+    words = {w for w in re.findall(r"[a-z0-9_./-]{3,}", wanted) if w not in _STOPWORDS}
+    scored = []
+    for rule in rules:
+        symptoms = _normal(rule.section("Symptoms"))
+        doc = _normal(rule.doc)
+        score = (100 if wanted and wanted in symptoms else 0) + \
+            sum(3 for w in words if w in symptoms) + sum(1 for w in words if w in doc)
+        if score:
+            scored.append((score, rule))
+    scored.sort(key=lambda pair: -pair[0])
+    return [rule for _, rule in scored]

@@ -31,9 +31,10 @@ from celerylint.config import Config, matches
 from celerylint.diagnostics import Diagnostic, Span
 from celerylint.model import Deployment
 from celerylint.model.kubernetes import POD_SPEC_PATHS, dig
+from celerylint.sources import display_path
 
 DIRECTIVE = re.compile(
-    r"#\s*celerylint:\s*(ignore-file|ignore)\[([^\]]*)\](?:\s*--\s*(.*?))?\s*$")
+    r"#\s*celerylint:\s*(ignore-file|ignore)\[([^\]]*)\](?:\s*--\s*([^#]*))?")
 ANNOTATION = "celerylint.io/ignore"
 
 
@@ -80,7 +81,8 @@ def directives(deployment: Deployment) -> list[Directive]:
             if match:
                 selectors = [s.strip() for s in match.group(2).split(",") if s.strip()]
                 span = Span(source.path, number, match.start() + 1, number, match.end() + 1)
-                found.append(Directive(match.group(1), selectors, match.group(3) or "", span))
+                found.append(Directive(match.group(1), selectors, (match.group(3) or "").strip(),
+                                       span))
     return found
 
 
@@ -129,7 +131,8 @@ def apply(diagnostics: list[Diagnostic], deployment: Deployment, config: Config,
                 suppression = Suppression("annotation", reason, where)
         if suppression is None and any(matches(s, d.code, d.name)
                                        for s in config.ignored_here(d.path)):
-            suppression = Suppression("per-file-ignores", "", str(config.path or "configuration"))
+            where = display_path(config.path) if config.path else "configuration"
+            suppression = Suppression("per-file-ignores", "", where)
         if suppression is None:
             outcome.kept.append(d)
         else:

@@ -47,3 +47,9 @@ def test_every_rule_has_a_firing_and_a_silent_example(folder: Path):
     assert any(name == folder.name for name, _, _ in marks), "no example where the rule fires"
     silent = [p for p in folder.rglob("*") if p.is_file() and "silent" in str(p.relative_to(folder))]
     assert silent, "no example where the rule stays silent"
+
+
+def test_every_rule_has_a_fixture_folder():
+    from celerylint.engine import all_rules
+
+    assert {r.name for r in all_rules()} == {p.name for p in RULE_DIRS}

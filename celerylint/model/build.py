@@ -17,10 +17,13 @@ from celerylint.sources import ParseProblem, Skip, SourceFile
 
 
 def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
-         overlay: dict[str, SourceFile] | None = None) -> tuple[Deployment, list[Skip]]:
+         overlay: dict[str, SourceFile] | None = None, exclude=None,
+         images: dict[str, str] | None = None) -> tuple[Deployment, list[Skip]]:
     """Read the given paths (``-`` is stdin) into one Deployment; never raises on bad input.
 
-    ``overlay`` replaces files on disk by edited versions (absolute path -> SourceFile)."""
+    ``overlay`` replaces files on disk by edited versions (absolute path -> SourceFile);
+    ``exclude(path)`` drops walked files (explicit ones are always read); ``images`` maps image
+    names to Dockerfiles (configuration), before the linking heuristic."""
     deployment = Deployment()
     skipped: list[Skip] = []
     documents: list[yamlnodes.Document] = []
@@ -54,6 +57,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         if arg == "-":
             take(src.read_stdin(max_size))
     for path, kind, explicit in src.walk([p for p in paths if p != "-"]):
+        if not explicit and exclude is not None and exclude(str(path)):
+            continue
         if kind is None and explicit:
             result = src.read(path, "unknown", max_size, overlay)
             if isinstance(result, SourceFile):
@@ -72,7 +77,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
     deployment.objects, deployment.workloads = kubernetes.build(documents)
     deployment.dockerfiles = dockerfiles
-    _launches(deployment, paths, max_size, overlay)
+    _launches(deployment, paths, max_size, overlay, images or {})
     reader = _RequirementReader(requirement_files, max_size)
     for source in requirement_files:
         deployment.requirement_sets.append(reader.file_set(source))
@@ -90,9 +95,9 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
 
 
 def _launches(deployment: Deployment, paths: list[str], max_size: int,
-              overlay: dict[str, SourceFile] | None) -> None:
+              overlay: dict[str, SourceFile] | None, images: dict[str, str]) -> None:
     """Follow each container's start (and each image's) to the commands it really runs."""
-    resolver = Resolver(deployment.dockerfiles, search_roots(paths), max_size, overlay)
+    resolver = Resolver(deployment.dockerfiles, search_roots(paths), max_size, overlay, images)
     for container in deployment.containers():
         found = resolver.for_container(container)
         if found is not None:

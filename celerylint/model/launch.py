@@ -6,8 +6,8 @@ with an init (``tini``, ``dumb-init``), a shell with ``-c``, or a script. Script
 repository are read and split with the same parser, and an entry script's ``exec "$@"`` hands over
 to the rest of the argv. Each hop is recorded so that findings can say how celery was reached.
 
-Linking an image to a Dockerfile of the repository (documented heuristic, until a configuration
-mapping exists): an image from Docker Hub's library (no ``/`` in its name, ``python:3.11``) is
+Linking an image to a Dockerfile of the repository: the ``images`` table of the configuration
+when it names the image; otherwise a documented heuristic: an image from Docker Hub's library (no ``/`` in its name, ``python:3.11``) is
 never ours; otherwise the Dockerfile whose directory, or whose name suffix
 (``Dockerfile.worker``, ``worker.Dockerfile``), equals the image's last path component; otherwise
 the only Dockerfile of the repository, when there is exactly one and the image comes from a
@@ -154,8 +154,10 @@ class Resolver:
     """Builds launches; reads entry scripts from the repository once each."""
 
     def __init__(self, dockerfiles: list[Dockerfile], roots: list[Path], max_size: int,
-                 overlay: dict[str, SourceFile] | None) -> None:
+                 overlay: dict[str, SourceFile] | None, images: dict[str, str] | None = None
+                 ) -> None:
         self.dockerfiles = dockerfiles
+        self.images = images or {}
         self.roots = roots
         self.max_size = max_size
         self.overlay = overlay
@@ -167,6 +169,11 @@ class Resolver:
             return None
         name = image.split("@")[0]
         repository = name.rsplit(":", 1)[0] if ":" in name.split("/")[-1] else name
+        mapped = self.images.get(image) or self.images.get(repository)
+        if mapped is not None:  # the configuration says which Dockerfile builds it
+            found = next((d for d in self.dockerfiles
+                          if os.path.normpath(d.source.abspath or "") == os.path.normpath(mapped)), None)
+            return (found, found.stages[-1]) if found and found.stages else None
         if "/" not in repository:
             return None  # an official Docker Hub image (python, redis ...): not built here
         wanted = repository.rsplit("/", 1)[-1]

@@ -29,6 +29,8 @@ class Result:
     unsafe_fixes: bool = False  # unsafe fixes count as applicable
     paths: list[str] = field(default_factory=list)  # every file checked, for per-file formats
     rules: list[Any] = field(default_factory=list)  # engine.Rule, for formats that describe rules
+    suppressed: list[Any] = field(default_factory=list)  # (Diagnostic, suppress.Suppression)
+    baselined: int = 0  # findings left out because the baseline has them
 
     def fixable(self) -> int:
         return sum(1 for d in self.diagnostics if d.fix is not None and (

@@ -34,11 +34,16 @@ def render(result: Result, stream: TextIO = sys.stdout) -> None:
     document = {
         "version": __version__,
         "diagnostics": [diagnostic(d) for d in result.diagnostics],
+        "suppressed": [{**diagnostic(d), "suppression": {"kind": s.kind, "justification": s.reason,
+                                                         "where": s.where}}
+                       for d, s in result.suppressed],
         "summary": {
             "files": result.files,
             **result.counts(),
             "fixable": result.fixable(),
             "fixed": result.fixed or 0,
+            "suppressed": len(result.suppressed),
+            "baselined": result.baselined,
             "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         },
     }

@@ -86,7 +86,11 @@ def document(result: Result) -> dict:
                                 "semanticVersion": __version__,
                                 "informationUri": INFORMATION_URI, "rules": rules}},
             "columnKind": "unicodeCodePoints",
-            "results": [_result(d, index) for d in result.diagnostics],
+            "results": [_result(d, index) for d in result.diagnostics] + [
+                {**_result(d, index), "suppressions": [{
+                    "kind": "inSource" if s.kind in ("inline", "annotation") else "external",
+                    "justification": s.reason or f"suppressed by {s.kind} ({s.where})"}]}
+                for d, s in result.suppressed],
         }],
     }
 

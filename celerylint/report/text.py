@@ -34,8 +34,8 @@ def summary(result: Result) -> str:
     fixed = f"Fixed {result.fixed} problem{'s' if result.fixed != 1 else ''}. " \
         if result.fixed else ""
     if not result.diagnostics:
-        return f"{fixed}No problems found in {files}." if not fixed else \
-            f"{fixed}No problems remain in {files}."
+        return (f"{fixed}No problems found in {files}." if not fixed else
+                f"{fixed}No problems remain in {files}.") + _hidden(result)
     parts = [f"{n} {name}{'s' if n != 1 and name != 'info' else ''}"
              for name, n in counts.items() if n]
     total = len(result.diagnostics)
@@ -44,7 +44,17 @@ def summary(result: Result) -> str:
              f"Found {total} problem{'s' if total != 1 else ''}")
     fixable = result.fixable()
     tail = f" {fixable} fixable with --fix." if fixable and result.fixed is None else ""
-    return f"{fixed}{found} ({', '.join(parts)}) in {files}.{tail}"
+    return f"{fixed}{found} ({', '.join(parts)}) in {files}.{tail}{_hidden(result)}"
+
+
+def _hidden(result: Result) -> str:
+    """`` 2 suppressed, 5 in the baseline.`` when findings were left out."""
+    parts = []
+    if result.suppressed:
+        parts.append(f"{len(result.suppressed)} suppressed")
+    if result.baselined:
+        parts.append(f"{result.baselined} in the baseline")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def render(result: Result, stream: TextIO = sys.stdout) -> None:
