@@ -143,3 +143,27 @@ def test_explain_finds_the_rule_from_a_code_a_name_or_a_pasted_error(query: str,
 def test_explain_something_unknown_is_exit_2():
     result = run("explain", "zzzz qqqq")
     assert result.returncode == 2 and "no rule explains" in result.stderr
+
+
+def test_inline_suppressions_in_requirements_and_dockerfiles(tmp_path: Path):
+    (tmp_path / "requirements.txt").write_text(
+        "celery[redis]==5.3.4\nredis==5.0.1  # celerylint: ignore[CL401] -- upgrading celery next\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim\n# celerylint: ignore[signal-not-forwarded] -- run under tini by the platform\n"
+        "CMD celery -A proj worker\n")
+    data = report(cwd=tmp_path)
+    assert data["diagnostics"] == []
+    assert {(d["name"], d["suppression"]["justification"]) for d in data["suppressed"]} == {
+        ("dependency-conflict", "upgrading celery next"),
+        ("signal-not-forwarded", "run under tini by the platform")}
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path: Path):
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "pyproject.toml").write_text(example.replace("docker/Dockerfile", "Dockerfile"))
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCMD [\"celery\", \"-A\", \"p\", \"worker\"]\n")
+    result = run("check", ".", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
