@@ -198,3 +198,28 @@ def test_a_failing_rule_is_reported_and_the_others_still_run():
     found = run(deployment, Settings(), [broken, *all_rules()], errors=errors)
     assert errors == ["internal error in rule broken-rule: ValueError: boom"]
     assert len(found) == 3
+
+
+def test_one_parse_error_per_file_even_with_several_bad_documents(tmp_path):
+    data, _ = run_on(tmp_path, {"two.yaml": ALIAS_BOMB + "---\n" + ALIAS_BOMB + "---\na: [\n"})
+    assert len(parse_errors(data)) == 1
+
+
+def test_tabs_empty_files_and_a_50_mb_file(tmp_path):
+    tabbed = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n"
+    data, stderr = run_on(tmp_path, {"tabs.yaml": tabbed, "empty.yaml": "", "blank.yml": "\n\n",
+                                     "big.yaml": b"# " + b"x" * (50 * 1024 * 1024) + b"\n"})
+    [(path, line, message)] = parse_errors(data)
+    assert (path, line) == ("tabs.yaml", 4) and "cannot start any token" in message
+    assert "skipped big.yaml: 50.0 MiB is above the 10.0 MiB limit" in stderr
+
+
+def test_100000_line_requirements_and_env_substitutions(tmp_path):
+    lines = [f"package-{i}=={i % 50}.0" for i in range(100_000)]
+    lines[77_000] = "celery[redis]==5.3.4"
+    lines[88_000] = "redis==5.0.1"
+    lines[99_000] = "kombu==${KOMBU_VERSION}"
+    data, _ = run_on(tmp_path, {"requirements.txt": "\n".join(lines) + "\n"})
+    conflicts = [d for d in data["diagnostics"] if d["name"] == "dependency-conflict"]
+    assert [(d["path"], d["line"]) for d in conflicts] == [("requirements.txt", 88_001)]
+    assert parse_errors(data) == []

@@ -39,11 +39,18 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
             return
         deployment.sources.append(result)
         if result.kind == src.YAML:
+            problems = []
             for item in yamlnodes.load(result):
                 if isinstance(item, ParseProblem):
-                    deployment.problems.append(item)
+                    problems.append(item)
                 else:
                     documents.append(item)
+            if problems:  # one parse-error per file: the first, with a count of the others
+                first = problems[0]
+                if len(problems) > 1:
+                    first.message += f" (and {len(problems) - 1} more problem" \
+                                     f"{'s' if len(problems) > 2 else ''} in this file)"
+                deployment.problems.append(first)
         elif result.kind == src.DOCKERFILE:
             parsed = dockerfile.parse(result)
             if isinstance(parsed, ParseProblem):
