@@ -223,3 +223,20 @@ def test_100000_line_requirements_and_env_substitutions(tmp_path):
     conflicts = [d for d in data["diagnostics"] if d["name"] == "dependency-conflict"]
     assert [(d["path"], d["line"]) for d in conflicts] == [("requirements.txt", 88_001)]
     assert parse_errors(data) == []
+
+
+def test_unreadable_file_is_a_notice_even_as_root(tmp_path, monkeypatch):
+    import pathlib
+
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("a: 1\n")
+    real = pathlib.Path.read_bytes
+
+    def read_bytes(self):
+        if self.name == "secret.yaml":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    _, stderr = run_on(tmp_path, {})
+    assert "skipped secret.yaml: cannot read: Permission denied" in stderr
