@@ -117,6 +117,9 @@ def uses_redbeat(container: Container, invocation: CeleryInvocation,
     scheduler = invocation.value("scheduler") or ""
     if scheduler:
         return "redbeat" in scheduler.lower()
+    known, configured = app_setting(container, "beat_scheduler")
+    if known:
+        return not isinstance(configured, str) or "redbeat" in configured.lower()
     if any(name.upper().startswith(("REDBEAT_", "CELERY_REDBEAT_")) or
            ("SCHEDULER" in name.upper() and "redbeat" in (v.value or "").lower())
            for name, v in container.env.items()):
@@ -139,3 +142,22 @@ def scaling(deployment: Deployment, workload: Workload) -> str | None:
                     (obj.namespace or "default") == (workload.namespace or "default"):
                 return f"the HorizontalPodAutoscaler '{obj.name}' scales it"
     return None
+
+
+def app_setting(container: Container, name: str):
+    """``(known, value)`` of a setting in the app's Python configuration: ``(False, None)`` when
+    the app was not found or does not set it; a value that cannot be read is ``UNKNOWN``."""
+    config = container.app_config
+    if config is None or config.get(name) is None:
+        return False, None
+    return True, config.get(name).value
+
+
+def pool_of(container: Container, invocation: CeleryInvocation) -> str | None:
+    """The pool: ``-P`` first, then ``worker_pool`` from the app's settings, then prefork."""
+    if invocation.option("pool") is not None or not invocation.is_worker:
+        return invocation.pool
+    known, value = app_setting(container, "worker_pool")
+    if not known:
+        return invocation.pool
+    return value if isinstance(value, str) else None

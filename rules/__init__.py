@@ -6,7 +6,7 @@ kebab-case), ``SEVERITY``, ``SUMMARY`` (one line), ``FIXABLE`` when it proposes 
 ``check(context)``, a generator of ``Finding``\\ s.
 
 Families: CL0xx input problems, CL1xx beat, CL2xx worker pool, CL3xx probes, CL4xx dependencies,
-CL5xx how processes start and stop.
+CL5xx how processes start and stop, CL6xx queues and brokers.
 """
 
 #: Module names in code order; the registry is explicit so that output order never depends on
@@ -19,13 +19,19 @@ MODULES = (
     "multiple_beats",
     "beat_rolling_update",
     "beat_with_green_pool",
+    "crontab_minute_wildcard",
     "prefork_no_writable_tmp",
     "prefork_default_concurrency",
     "probe_too_early",
+    "probe_http_auth",
+    "probe_no_op",
     "dependency_conflict",
     "worker_detached",
     "signal_not_forwarded",
     "pip_install_at_start",
     "logfile_in_container",
     "celery4_cli_order",
+    "replicas_with_hpa",
+    "force_root",
+    "queue_not_consumed",
 )

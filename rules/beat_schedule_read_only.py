@@ -31,7 +31,9 @@ a new `emptyDir` mounted at `/var/lib/celery`. None when `/var/lib/celery` is al
 read-only or the command is built from variables.
 
 ## When it stays silent
-- `-S/--scheduler` names any other scheduler (django-celery-beat, RedBeat, a custom class);
+- `-S/--scheduler` names any other scheduler (django-celery-beat, RedBeat, a custom class), or the
+  app's configuration does (`beat_scheduler`, `CELERY_BEAT_SCHEDULER` in Django settings, read
+  statically), or sets it to something that cannot be read;
 - the schedule settings are set through environment variables we cannot evaluate
   (`CELERY_BEAT_SCHEDULER`, `CELERY_BEAT_SCHEDULE_FILENAME` and their old names);
 - `-s` or the working directory comes from a variable;
@@ -59,7 +61,7 @@ from celerylint.fixes.kubernetes import add_volume, unique_volume_name
 from celerylint.model import Container
 from celerylint.parse.celery_cli import CeleryInvocation, Option
 from celerylint.parse.shell import Word
-from celerylint.rules_support import env_mentions, working_directory, writable
+from celerylint.rules_support import app_setting, env_mentions, working_directory, writable
 
 CODE = "CL101"
 NAME = "beat-schedule-read-only"
@@ -85,10 +87,18 @@ def check(context: Context) -> Iterator[Finding]:
                 continue
             if env_mentions(container, "BEAT_SCHEDULE", "BEAT_SCHEDULER", "CELERYBEAT_"):
                 continue
+            known, configured = app_setting(container, "beat_scheduler")
+            if scheduler is None and known and configured not in FILE_SCHEDULERS:
+                continue  # the app's settings choose a scheduler with no file (or one unknown)
+            known_file, configured_file = app_setting(container, "beat_schedule_filename")
+            if invocation.option("schedule") is None and known_file and \
+                    not isinstance(configured_file, str):
+                continue
             schedule = invocation.option("schedule")
             if schedule is not None and (schedule.dynamic or not schedule.value):
                 continue
-            filename = schedule.value if schedule is not None else DEFAULT_FILE
+            filename = schedule.value if schedule is not None else (
+                configured_file if known_file else DEFAULT_FILE)
             cwd = working_directory(container, invocation)
             if filename.startswith("/"):
                 directory = posixpath.dirname(posixpath.normpath(filename))

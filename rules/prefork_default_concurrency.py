@@ -25,6 +25,7 @@ down (at least 1), or 2 when only memory is limited.
 ## When it stays silent
 - pools other than prefork (`solo` runs one task; `threads`, `gevent` and `eventlet` are cheap);
 - containers without CPU or memory limits (the node size is then the intended budget);
+- `worker_concurrency` in the app's configuration (`CELERY_WORKER_CONCURRENCY` in Django settings);
 - any environment variable whose name contains `CONCURRENCY` (a setting we cannot evaluate), or
   `envFrom` a ConfigMap the repository does not define;
 - the command line ends in an expansion (`$CELERY_ARGS`) that may carry the option.
@@ -45,7 +46,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import add_args
-from celerylint.rules_support import cpu_quantity, env_mentions
+from celerylint.rules_support import app_setting, cpu_quantity, env_mentions, pool_of
 
 CODE = "CL202"
 NAME = "prefork-default-concurrency"
@@ -60,10 +61,12 @@ def check(context: Context) -> Iterator[Finding]:
         if not limits or container.env_open or env_mentions(container, "CONCURRENCY"):
             continue
         for invocation in container.celery:
-            if invocation.pool != "prefork" or invocation.open_ended:
+            if pool_of(container, invocation) != "prefork" or invocation.open_ended:
                 continue
             if invocation.option("concurrency") or invocation.option("autoscale"):
                 continue
+            if any(app_setting(container, s)[0] for s in ("worker_concurrency", "worker_autoscaler")):
+                continue  # set in the app's configuration (or set to something we cannot read)
             cpu = cpu_quantity(limits["cpu"]) if "cpu" in limits else None
             suggested = max(1, math.floor(cpu)) if cpu is not None else 2
             shown = ", ".join(f"{k}: {v}" for k, v in limits.items())

@@ -46,7 +46,7 @@ from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.kubernetes import add_volume, unique_volume_name
 from celerylint.model import Container
-from celerylint.rules_support import working_directory, writable
+from celerylint.rules_support import pool_of, working_directory, writable
 
 CODE = "CL201"
 NAME = "prefork-no-writable-tmp"
@@ -65,7 +65,7 @@ def check(context: Context) -> Iterator[Finding]:
         if container.env_open or any(v in container.env for v in TEMP_ENV):
             continue  # TMPDIR may be set where we cannot see
         for invocation in container.celery:
-            if invocation.pool != "prefork" or invocation.open_ended:
+            if pool_of(container, invocation) != "prefork" or invocation.open_ended:
                 continue
             cwd = working_directory(container, invocation)
             candidates = list(TEMP_DIRS) + ([cwd] if cwd else [])

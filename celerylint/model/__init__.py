@@ -103,6 +103,7 @@ class Container:
     data: YMap  # the container's mapping, for fixes
     init: bool = False
     launch: Any = None  # model.launch.Launch: how its main process starts, when known
+    app_config: Any = None  # model.appconfig.AppConfig of its -A app, when found in the repo
 
     def mount_for(self, path: str) -> Mount | None:
         """The mount that holds ``path`` (longest mount path that contains it)."""

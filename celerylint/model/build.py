@@ -10,6 +10,7 @@ from celerylint import sources as src
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
 from celerylint.model import kubernetes
+from celerylint.model import appconfig
 from celerylint.model.launch import Resolver, search_roots
 from celerylint.parse import celery_cli, dockerfile, requirements, shell, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
@@ -85,6 +86,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     deployment.objects, deployment.workloads = kubernetes.build(documents)
     deployment.dockerfiles = dockerfiles
     _launches(deployment, paths, max_size, overlay, images or {})
+    appconfig.attach(deployment, search_roots(paths), max_size)
     reader = _RequirementReader(requirement_files, max_size)
     for source in requirement_files:
         deployment.requirement_sets.append(reader.file_set(source))

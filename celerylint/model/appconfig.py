@@ -1,0 +1,455 @@
+"""The Celery app's own configuration, read with ``ast``: never imported, never executed.
+
+For a workload's ``-A proj`` (or ``--app proj.celery:app``) we find the module in the repository
+(``proj/celery.py``, ``proj/__init__.py``, ``proj.py``, or a ``tasks.py`` key of a ConfigMap
+mounted at the working directory), then read its configuration: ``Celery(..., broker=...)``
+arguments, ``app.conf.x = ...``, ``app.conf.update(...)``, ``config_from_object("module")`` and the
+Django settings module (``DJANGO_SETTINGS_MODULE``, from the manifest or the
+``os.environ.setdefault`` in the app module), following ``from .base import *``, with the
+``CELERY_`` namespace and the old uppercase names mapped to today's lowercase settings.
+
+Only what can be read for sure is known: literals, simple arithmetic (``30 * 60``),
+``os.environ.get("X", default)``/``os.getenv`` (the default, marked as overridable by ``X``),
+``crontab(...)``, ``timedelta(...)``, dict and list literals, and names assigned from those at
+module level. Anything else is ``UNKNOWN``, and no rule treats unknown as a finding.
+"""
+
+from __future__ import annotations
+
+import ast
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from celerylint import sources as src
+from celerylint.diagnostics import Span
+from celerylint.sources import SourceFile
+
+
+class _Unknown:
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN = _Unknown()
+
+#: Old (Celery 3) uppercase names -> today's settings (celery/app/defaults.py, the mapping table).
+OLD_NAMES = {
+    "BROKER_URL": "broker_url", "CELERY_RESULT_BACKEND": "result_backend",
+    "CELERYBEAT_SCHEDULER": "beat_scheduler", "CELERYBEAT_SCHEDULE": "beat_schedule",
+    "CELERYBEAT_SCHEDULE_FILENAME": "beat_schedule_filename",
+    "CELERYD_CONCURRENCY": "worker_concurrency", "CELERYD_POOL": "worker_pool",
+    "CELERY_ROUTES": "task_routes", "CELERY_DEFAULT_QUEUE": "task_default_queue",
+    "CELERY_QUEUES": "task_queues", "CELERY_ACCEPT_CONTENT": "accept_content",
+}
+#: Celery reads these environment variables itself (celery/app/utils.py, Settings).
+ENV_SETTINGS = {"CELERY_BROKER_URL": "broker_url", "CELERY_RESULT_BACKEND": "result_backend"}
+DEFAULTS = {"task_default_queue": "celery", "beat_scheduler": "celery.beat:PersistentScheduler",
+            "beat_schedule_filename": "celerybeat-schedule", "worker_pool": "prefork"}
+
+
+class PDict(dict):
+    """A dict read from Python source that knows where each value is written."""
+
+    __slots__ = ("spans",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: dict[Any, Span] = {}
+
+
+@dataclass
+class Crontab:
+    """A ``crontab(...)`` call: its keyword arguments and where it is written."""
+
+    fields: dict[str, Any]
+    span: Span
+
+
+@dataclass
+class Setting:
+    """A setting's value and where it came from."""
+
+    value: Any
+    span: Span | None
+    origin: str  # "default", "python", "env", "cli"
+    env_override: str | None = None  # os.environ.get("X", ...): the env var that can replace it
+
+
+@dataclass
+class AppConfig:
+    """Everything read for one app."""
+
+    module: str
+    source: SourceFile | None = None
+    settings: dict[str, Setting] = field(default_factory=dict)
+    namespace: str | None = None
+    django_settings: str | None = None
+
+    def get(self, name: str) -> Setting | None:
+        return self.settings.get(name)
+
+    def value(self, name: str) -> Any:
+        """The value, the default when nothing sets it, UNKNOWN when it cannot be read."""
+        setting = self.settings.get(name)
+        if setting is None:
+            return DEFAULTS.get(name)
+        return setting.value
+
+
+class _Evaluator:
+    """Evaluates the expressions we can know for sure, in one module's namespace."""
+
+    def __init__(self, source: SourceFile, line_offset: int = 0, column_offset: int = 0) -> None:
+        self.source = source
+        self.names: dict[str, Any] = {}
+        self.line_offset = line_offset
+        self.column_offset = column_offset
+        self.env_override: str | None = None
+
+    def span(self, node: ast.AST) -> Span:
+        line = getattr(node, "lineno", 1) + self.line_offset
+        column = getattr(node, "col_offset", 0) + 1 + self.column_offset
+        end_line = (getattr(node, "end_lineno", None) or getattr(node, "lineno", 1)) + self.line_offset
+        end_column = (getattr(node, "end_col_offset", None) or 0) + 1 + self.column_offset
+        return Span(self.source.path, line, column, end_line, end_column)
+
+    def eval(self, node: ast.AST, depth: int = 0) -> Any:
+        if depth > 50:
+            return UNKNOWN
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            items = [self.eval(e, depth + 1) for e in node.elts]
+            return UNKNOWN if any(i is UNKNOWN for i in items) else items
+        if isinstance(node, ast.Dict):
+            result = PDict()
+            for key, value in zip(node.keys, node.values):
+                if key is None:
+                    return UNKNOWN  # **spread
+                k = self.eval(key, depth + 1)
+                if k is UNKNOWN or isinstance(k, (list, dict)):
+                    return UNKNOWN
+                result[k] = self.eval(value, depth + 1)
+                result.spans[k] = self.span(value)
+            return result
+        if isinstance(node, ast.Name):
+            return self.names.get(node.id, UNKNOWN)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            value = self.eval(node.operand, depth + 1)
+            return -value if isinstance(value, (int, float)) else UNKNOWN
+        if isinstance(node, ast.BinOp):
+            return self._binop(node, depth)
+        if isinstance(node, ast.Call):
+            return self._call(node, depth)
+        return UNKNOWN
+
+    def _binop(self, node: ast.BinOp, depth: int) -> Any:
+        left, right = self.eval(node.left, depth + 1), self.eval(node.right, depth + 1)
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+        try:
+            if isinstance(node.op, ast.Add) and (numbers or all(isinstance(v, str) for v in (left, right))):
+                return left + right
+            if numbers and isinstance(node.op, ast.Mult):
+                return left * right
+            if numbers and isinstance(node.op, ast.Sub):
+                return left - right
+            if numbers and isinstance(node.op, (ast.Div, ast.FloorDiv)) and right:
+                return left / right if isinstance(node.op, ast.Div) else left // right
+        except (TypeError, OverflowError):
+            return UNKNOWN
+        return UNKNOWN
+
+    def _call(self, node: ast.Call, depth: int) -> Any:
+        name = _dotted(node.func)
+        if name in ("os.environ.get", "os.getenv", "environ.get", "getenv"):
+            if node.args and isinstance(node.args[0], ast.Constant):
+                self.env_override = str(node.args[0].value)
+            default = node.args[1] if len(node.args) > 1 else next(
+                (k.value for k in node.keywords if k.arg == "default"), None)
+            return self.eval(default, depth + 1) if default is not None else None
+        if name.split(".")[-1] == "crontab":
+            fields = {k.arg: self.eval(k.value, depth + 1) for k in node.keywords if k.arg}
+            positional = ("minute", "hour", "day_of_week", "day_of_month", "month_of_year")
+            fields.update({positional[i]: self.eval(a, depth + 1) for i, a in enumerate(node.args[:5])})
+            return Crontab(fields, self.span(node))
+        if name.split(".")[-1] == "timedelta":
+            units = {"weeks": 604800, "days": 86400, "hours": 3600, "minutes": 60, "seconds": 1,
+                     "milliseconds": 0.001}
+            total = 0.0
+            for keyword in node.keywords:
+                value = self.eval(keyword.value, depth + 1)
+                if keyword.arg not in units or not isinstance(value, (int, float)):
+                    return UNKNOWN
+                total += value * units[keyword.arg]
+            if node.args:
+                value = self.eval(node.args[0], depth + 1)
+                if not isinstance(value, (int, float)):
+                    return UNKNOWN
+                total += value * 86400
+            return total
+        if name == "dict":
+            if node.args:
+                return UNKNOWN
+            return {k.arg: self.eval(k.value, depth + 1) for k in node.keywords if k.arg}
+        return UNKNOWN
+
+
+def _dotted(node: ast.AST) -> str:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _parse(source: SourceFile) -> ast.Module | None:
+    try:
+        return ast.parse(source.text, filename=source.path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+class ModuleFinder:
+    """Finds Python modules of the repository by dotted name (files read once each)."""
+
+    def __init__(self, roots: list[Path], max_size: int) -> None:
+        self.roots = roots
+        self.max_size = max_size
+        self.cache: dict[str, SourceFile | None] = {}
+        self.embedded: dict[str, tuple[SourceFile, int, int]] = {}  # module -> ConfigMap text
+
+    def files(self) -> list[SourceFile]:
+        """The modules read from the repository (for spans, suppressions and fixes)."""
+        return [s for s in self.cache.values() if s is not None]
+
+    def find(self, module: str) -> tuple[SourceFile, int, int] | None:
+        """The module's source and the line/column offsets of its text in that file."""
+        if module in self.embedded:
+            return self.embedded[module]
+        parts = [p for p in module.split(".") if p]
+        if not parts:
+            return None
+        for root in self.roots:
+            for candidate in (root.joinpath(*parts).with_suffix(".py"),
+                              root.joinpath(*parts, "__init__.py"),
+                              root.joinpath("src", *parts).with_suffix(".py"),
+                              root.joinpath("src", *parts, "__init__.py")):
+                source = self._read(candidate)
+                if source is not None:
+                    return source, 0, 0
+        return None
+
+    def _read(self, path: Path) -> SourceFile | None:
+        key = str(path)
+        if key not in self.cache:
+            result = src.read(path, "python", self.max_size) if path.is_file() else None
+            self.cache[key] = result if isinstance(result, SourceFile) else None
+        return self.cache[key]
+
+
+def _module_of(app: str) -> tuple[str, str | None]:
+    """``proj.celery:app`` -> (``proj.celery``, ``app``); ``proj`` -> (``proj``, None)."""
+    module, _, attribute = app.partition(":")
+    return module, attribute or None
+
+
+def read_app(app: str, finder: ModuleFinder, env: dict[str, str | None]) -> AppConfig | None:
+    """The configuration of ``-A app``; None when its module is not in the repository."""
+    module, _ = _module_of(app)
+    found = None
+    for candidate in (module, f"{module}.celery", f"{module}.celery_app", f"{module}.app"):
+        found = finder.find(candidate)
+        if found is not None and _has_celery_app(found[0]):
+            module = candidate
+            break
+        found = None
+    if found is None:
+        return None
+    source, line_offset, column_offset = found
+    config = AppConfig(module, source)
+    tree = _parse(source)
+    if tree is None:
+        return None
+    evaluator = _Evaluator(source, line_offset, column_offset)
+    _app_module(tree, evaluator, config, finder, env)
+    return config
+
+
+def _has_celery_app(source: SourceFile) -> bool:
+    return "Celery(" in source.text
+
+
+def _app_module(tree: ast.Module, ev: _Evaluator, config: AppConfig, finder: ModuleFinder,
+                env: dict[str, str | None]) -> None:
+    app_names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+            if isinstance(target, ast.Name):
+                if isinstance(value, ast.Call) and _dotted(value.func).split(".")[-1] == "Celery":
+                    app_names.add(target.id)
+                    for keyword in value.keywords:
+                        name = {"broker": "broker_url", "backend": "result_backend"}.get(keyword.arg)
+                        if name:
+                            _set(config, name, keyword.value, ev)
+                    continue
+                ev.names[target.id] = ev.eval(value)
+            elif isinstance(target, ast.Attribute) and _dotted(target.value).endswith(".conf") \
+                    and _dotted(target.value).split(".")[0] in app_names:
+                _set(config, target.attr, value, ev)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            call = node.value
+            name = _dotted(call.func)
+            if name in ("os.environ.setdefault", "environ.setdefault") and len(call.args) == 2:
+                key, value = ev.eval(call.args[0]), ev.eval(call.args[1])
+                if key == "DJANGO_SETTINGS_MODULE" and isinstance(value, str):
+                    config.django_settings = config.django_settings or value
+            elif name.split(".")[0] in app_names and name.endswith(".conf.update"):
+                for keyword in call.keywords:
+                    if keyword.arg:
+                        _set(config, keyword.arg, keyword.value, ev)
+                if call.args and isinstance(call.args[0], ast.Dict):
+                    for key, value in zip(call.args[0].keys, call.args[0].values):
+                        k = ev.eval(key) if key is not None else UNKNOWN
+                        if isinstance(k, str):
+                            _set(config, k, value, ev)
+            elif name.split(".")[0] in app_names and name.endswith("config_from_object") and call.args:
+                target = ev.eval(call.args[0])
+                namespace = next((ev.eval(k.value) for k in call.keywords if k.arg == "namespace"),
+                                 None)
+                if target == "django.conf:settings":
+                    settings_module = env.get("DJANGO_SETTINGS_MODULE") or config.django_settings
+                    config.namespace = namespace if isinstance(namespace, str) else None
+                    if settings_module:
+                        config.django_settings = settings_module
+                        _settings_module(settings_module, finder, config, set())
+                elif isinstance(target, str):
+                    config.namespace = namespace if isinstance(namespace, str) else None
+                    _settings_module(target, finder, config, set())
+
+
+def _settings_module(module: str, finder: ModuleFinder, config: AppConfig, seen: set[str]) -> None:
+    """Module-level settings, ``from .base import *`` chains followed (base first)."""
+    if module in seen or len(seen) > 10:
+        return
+    seen.add(module)
+    found = finder.find(module)
+    if found is None:
+        return
+    source, line_offset, column_offset = found
+    tree = _parse(source)
+    if tree is None:
+        return
+    ev = _Evaluator(source, line_offset, column_offset)
+    # the package a relative import starts from: the module's own for an __init__.py
+    package = module.split(".") if source.path.endswith("__init__.py") else module.split(".")[:-1]
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            base = node.module or ""
+            if node.level:
+                parent = package[:len(package) - (node.level - 1)]
+                base = ".".join(parent + ([base] if base else []))
+            _settings_module(base, finder, config, seen)
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            setting = _setting_name(name, config.namespace)
+            if setting:
+                _set(config, setting, node.value, ev)
+            ev.names[name] = ev.eval(node.value)
+
+
+def _setting_name(name: str, namespace: str | None) -> str | None:
+    if namespace and name.startswith(namespace + "_"):
+        return name[len(namespace) + 1:].lower()
+    if name in OLD_NAMES:
+        return OLD_NAMES[name]
+    if name.islower() and not namespace:
+        return name
+    return None
+
+
+def _set(config: AppConfig, name: str, node: ast.AST, ev: _Evaluator) -> None:
+    name = OLD_NAMES.get(name, name)
+    ev.env_override = None
+    value = ev.eval(node)
+    config.settings[name] = Setting(value, ev.span(node), "python", ev.env_override)
+
+
+def effective(config: AppConfig | None, env: dict[str, str | None]) -> AppConfig | None:
+    """The app's settings with the container's environment applied (CELERY_BROKER_URL ... and
+    the variables an ``os.environ.get`` default stands for)."""
+    if config is None:
+        return None
+    result = AppConfig(config.module, config.source, dict(config.settings), config.namespace,
+                       config.django_settings)
+    for name, setting in config.settings.items():
+        if setting.env_override and setting.env_override in env:
+            value = env[setting.env_override]
+            result.settings[name] = Setting(UNKNOWN if value is None else value, None, "env")
+    for variable, name in ENV_SETTINGS.items():
+        if variable in env:
+            value = env[variable]
+            result.settings[name] = Setting(UNKNOWN if value is None else value, None, "env")
+    return result
+
+
+def embedded_modules(deployment, container) -> dict[str, tuple[SourceFile, int, int]]:
+    """``*.py`` keys of ConfigMaps mounted at the container's working directory, as modules."""
+    modules = {}
+    cwd = container.working_dir
+    if cwd is None:
+        return modules
+    for mount in container.mounts:
+        if mount.volume is None or mount.volume.kind != "configMap" or \
+                posixpath.normpath(mount.path) != posixpath.normpath(cwd):
+            continue
+        volume_name = _configmap_name(container, mount.volume.name)
+        for obj in deployment.objects:
+            data = obj.data.get("data") if obj.kind == "ConfigMap" else None
+            if obj.name != volume_name or not isinstance(data, dict):
+                continue
+            for key, text in data.items():
+                if isinstance(key, str) and key.endswith(".py") and isinstance(text, str):
+                    pos = data.value_pos[key]
+                    lines = obj.source.lines
+                    first = lines[pos[0]] if pos[0] < len(lines) else ""
+                    indent = len(first) - len(first.lstrip(" "))
+                    # a literal block scalar: its text starts on the next line, indented
+                    embedded = SourceFile(obj.source.path, "python", text, None)
+                    modules[key[:-3]] = (embedded, pos[0], indent)
+    return modules
+
+
+def _configmap_name(container, volume_name: str) -> str | None:
+    pod = container.workload.pod or {}
+    for item in pod.get("volumes", []) or []:
+        if isinstance(item, dict) and item.get("name") == volume_name:
+            configmap = item.get("configMap")
+            if isinstance(configmap, dict):
+                return configmap.get("name")
+    return None
+
+
+def attach(deployment, roots: list[Path], max_size: int) -> None:
+    """Give each container that runs celery the effective configuration of its app."""
+    finder = ModuleFinder(roots, max_size)
+    for container in deployment.containers():
+        apps = [i.app for i in container.celery if i.app and not i.option("app").dynamic]
+        if not apps:
+            continue
+        finder.embedded = embedded_modules(deployment, container)
+        env = {name: var.value for name, var in container.env.items()}
+        container.app_config = effective(read_app(apps[0], finder, env), env)
+    known = {s.path for s in deployment.sources}
+    for source in finder.files():
+        if source.path not in known:
+            known.add(source.path)
+            deployment.sources.append(source)

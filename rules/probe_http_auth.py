@@ -1,0 +1,82 @@
+"""probe-http-auth: an HTTP probe on Flower pages that basic auth or OAuth protects.
+
+## What it finds
+An `httpGet` liveness, readiness or startup probe on a Flower container (`celery flower`) that
+runs with authentication (`--basic-auth`/`--basic_auth`, `--auth`, or the `FLOWER_BASIC_AUTH` /
+`FLOWER_AUTH` environment variables), when the probe's path is not one Flower leaves open
+(`/healthcheck`, `/metrics`).
+
+## Symptoms
+- `Liveness probe failed: HTTP probe failed with statuscode: 401`
+- Flower restarts every minute and a half (`RESTARTS` climbing) although it works in a browser
+  with the password; readiness failures keep it out of its Service.
+
+## Why
+With authentication on, Flower answers `401 Unauthorized` to unauthenticated requests for its
+pages, and the kubelet counts any status outside 200-399 as a failure. Flower exempts
+`/healthcheck` (and `/metrics`) from authentication for exactly this use. This, not the
+`pip install` timing it first blamed, was what restarted the Flower of seed post-mortem 002.
+
+## Fix
+Probe `/healthcheck`. Automatic fix (safe): sets the probe's `path: /healthcheck` (keeping any
+`--url-prefix`).
+
+## When it stays silent
+- no authentication option or variable (then `/` answers 200);
+- `tcpSocket` or `exec` probes; probes already on `/healthcheck` or `/metrics`;
+- a probe that sends an `Authorization` header (`httpHeaders`).
+
+## References
+- Flower docs, Authentication (`docs/auth.rst`): `/healthcheck` and `/metrics` are exempt.
+- Flower `flower/options.py` (`basic_auth`, `auth`), `flower/command.py` (`FLOWER_` environment).
+- Kubernetes docs, probes: HTTP status codes 200-399 count as success.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Fix, Severity
+from celerylint.engine import Context
+from celerylint.fixes.yamledit import set_value
+from celerylint.model.kubernetes import span
+
+CODE = "CL302"
+NAME = "probe-http-auth"
+SEVERITY = Severity.ERROR
+SUMMARY = "an HTTP probe on Flower pages that its authentication answers with 401"
+FIXABLE = True
+
+OPEN_PATHS = ("/healthcheck", "/metrics")
+AUTH_OPTIONS = ("basic_auth", "auth")
+AUTH_ENV = ("FLOWER_BASIC_AUTH", "FLOWER_AUTH")
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for container in context.deployment.containers():
+        flower = next((i for i in container.celery if i.subcommand == "flower"), None)
+        if flower is None:
+            continue
+        how = next((f"--{o.replace('_', '-')}" for o in AUTH_OPTIONS if o in flower.options), None) \
+            or next((v for v in AUTH_ENV if v in container.env), None)
+        if how is None:
+            continue
+        prefix = (flower.value("url_prefix") or "").strip("/")
+        for probe in container.probes.values():
+            get = probe.data.get("httpGet")
+            if not isinstance(get, dict) or "httpHeaders" in get:
+                continue
+            path = get.get("path", "/")
+            if not isinstance(path, str) or path.rstrip("/").endswith(OPEN_PATHS):
+                continue
+            healthcheck = f"/{prefix}/healthcheck" if prefix else "/healthcheck"
+            source = container.workload.source
+            where = span(source, get.value_pos["path"]) if "path" in get else probe.span
+            yield Finding(
+                where,
+                f"{probe.kind}Probe of {container.where} requests {path} from Flower, which runs "
+                f"with authentication ({how}): Flower answers 401 Unauthorized, so the probe "
+                + ("restarts Flower in a loop" if probe.kind != "readiness" else
+                   "keeps Flower out of its Service"),
+                f"probe {healthcheck}, which Flower leaves open",
+                fix=Fix(f"probe {healthcheck}", [set_value(source, get, "path", healthcheck)]))

@@ -1,0 +1,109 @@
+"""queue-not-consumed: tasks routed to a queue that no worker of the deployment consumes.
+
+## What it finds
+A queue that the app sends tasks to (a `task_routes` entry, a `beat_schedule` entry's
+`options.queue`, or `task_default_queue`) that none of the deployment's workers consumes: a
+worker consumes its `-Q` queues, or the default queue when it has no `-Q`.
+
+## Symptoms
+- Tasks are accepted (`.delay()` returns an id) and never run: `celery inspect active` is empty
+  while the broker's queue (`LLEN billing` in Redis) keeps growing.
+- Periodic tasks are "sent" by beat on time and never executed.
+
+## Why
+A worker only fetches from the queues it was told to consume. Celery creates the routed queue on
+the broker when a task is sent to it (`task_create_missing_queues`), so nothing fails: the
+messages just wait.
+
+## Fix
+Add the queue to a worker's `-Q` list, or start a worker for it, or route the task to a queue a
+worker consumes. No automatic fix: which worker should take the load is a capacity decision.
+
+## When it stays silent
+- the repository runs no worker, or a worker's `-Q` comes from a variable, or a worker without
+  `-Q` takes its queues from a `task_queues` setting we cannot read;
+- routes and schedules that cannot be read statically.
+
+## References
+- Celery docs, Routing Tasks: https://docs.celeryq.dev/en/stable/userguide/routing.html
+- Celery docs, `task_default_queue`, `task_create_missing_queues`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+
+CODE = "CL601"
+NAME = "queue-not-consumed"
+SEVERITY = Severity.ERROR
+SUMMARY = "tasks are routed to a queue that no worker consumes"
+
+
+def consumed(context: Context) -> set[str] | None:
+    """Queues the deployment's workers consume; None when that cannot be known (or no worker)."""
+    queues: set[str] = set()
+    workers = 0
+    for container in context.deployment.containers():
+        for invocation in container.celery:
+            if not invocation.is_worker:
+                continue
+            workers += 1
+            option = invocation.option("queues")
+            if option is not None:
+                if invocation.queues is None:
+                    return None
+                queues.update(invocation.queues)
+                continue
+            config = container.app_config
+            if config is not None and config.get("task_queues") is not None:
+                return None  # it consumes task_queues, which we cannot read
+            default = config.value("task_default_queue") if config else "celery"
+            if not isinstance(default, str):
+                return None
+            queues.add(default)
+    return queues if workers else None
+
+
+def sent_to(config) -> Iterator[tuple[str, object, str]]:
+    """(queue, span, how) for each queue the app's configuration sends tasks to."""
+    routes = config.get("task_routes")
+    if routes is not None and isinstance(routes.value, dict):
+        for pattern, route in routes.value.items():
+            queue = route.get("queue") if isinstance(route, dict) else route
+            if isinstance(queue, str):
+                where = route.spans.get("queue") if hasattr(route, "spans") else None
+                yield queue, where or routes.value.spans.get(pattern) or routes.span, \
+                    f"task_routes sends {pattern} to it"
+    schedule = config.get("beat_schedule")
+    if schedule is not None and isinstance(schedule.value, dict):
+        for name, entry in schedule.value.items():
+            options = entry.get("options") if isinstance(entry, dict) else None
+            queue = options.get("queue") if isinstance(options, dict) else None
+            if isinstance(queue, str):
+                where = options.spans.get("queue") if hasattr(options, "spans") else None
+                yield queue, where or schedule.span, f"beat schedule entry '{name}' sends to it"
+    default = config.get("task_default_queue")
+    if default is not None and isinstance(default.value, str):
+        yield default.value, default.span, "it is task_default_queue"
+
+
+def check(context: Context) -> Iterator[Finding]:
+    queues = consumed(context)
+    if queues is None:
+        return
+    for container in context.deployment.containers():
+        config = container.app_config
+        if config is None:
+            continue
+        for queue, where, how in sent_to(config):
+            if queue in queues or where is None:
+                continue
+            yield Finding(
+                where,
+                f"no worker consumes the queue '{queue}' ({how}): its tasks wait on the broker "
+                f"and never run (workers consume: {', '.join(sorted(queues))})",
+                f"add {queue} to a worker's -Q, start a worker for it, or route the tasks to a "
+                "consumed queue")

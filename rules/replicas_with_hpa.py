@@ -1,0 +1,75 @@
+"""replicas-with-hpa: a Deployment or StatefulSet that sets `replicas` while an HPA scales it.
+
+## What it finds
+A Deployment or StatefulSet running celery with `spec.replicas` in the manifest, targeted by a
+HorizontalPodAutoscaler in the same namespace.
+
+## Symptoms
+- After every `kubectl apply` (or Argo CD / Flux sync) the pod count jumps back to the manifest's
+  number, then the HPA scales it again: workers are started and stopped for nothing.
+- Workers receive SIGTERM, finish their tasks and log `worker: Warm shutdown (MainProcess)`, then
+  the container exits 0: the "exit 0 right after the banner" of seed post-mortem 000.
+
+## Why
+Both the manifest and the HPA own `spec.replicas`. Applying the manifest resets it, and the HPA
+corrects it on its next loop; each change deletes or adds pods.
+
+## Fix
+Remove `replicas` from the manifest and let the HPA's `minReplicas` set the floor. Automatic fix
+(safe): deletes the `replicas` line.
+
+## When it stays silent
+- no HPA targets the workload, or the HPA is in another namespace;
+- workloads that do not run celery.
+
+## References
+- Kubernetes docs, Horizontal Pod Autoscaling, "Migrating Deployments and StatefulSets to
+  horizontal autoscaling": https://kubernetes.io/docs/tasks/run-application/horizontal-pod-autoscale/#migrating-deployments-and-statefulsets-to-horizontal-autoscaling
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Fix, Severity
+from celerylint.engine import Context
+from celerylint.fixes.yamledit import edit
+from celerylint.model.kubernetes import dig, span
+
+CODE = "CL506"
+NAME = "replicas-with-hpa"
+SEVERITY = Severity.WARNING
+SUMMARY = "spec.replicas fights the HorizontalPodAutoscaler that scales the same workload"
+FIXABLE = True
+
+
+def check(context: Context) -> Iterator[Finding]:
+    deployment = context.deployment
+    autoscalers = [o for o in deployment.objects if o.kind == "HorizontalPodAutoscaler"]
+    for workload in deployment.workloads:
+        spec = workload.data.get("spec")
+        if workload.kind not in ("Deployment", "StatefulSet") or not isinstance(spec, dict) or \
+                "replicas" not in spec or not any(c.celery for c in workload.containers):
+            continue  # a linter for Celery: other workloads are someone else's business
+        hpa = next((h for h in autoscalers
+                    if isinstance(dig(h.data, "spec", "scaleTargetRef"), dict)
+                    and dig(h.data, "spec", "scaleTargetRef", "kind") == workload.kind
+                    and dig(h.data, "spec", "scaleTargetRef", "name") == workload.name
+                    and (h.namespace or "default") == (workload.namespace or "default")), None)
+        if hpa is None:
+            continue
+        source = workload.source
+        line = spec.key_pos["replicas"][0]
+        text = source.lines[line - 1]
+        fix = None
+        if text.strip().startswith("replicas:"):  # its own line: delete it
+            fix = Fix("remove spec.replicas (the HPA sets the count)",
+                      [edit(source, source.offset(line, 1), source.offset(line + 1, 1), "")])
+        yield Finding(
+            span(source, spec.value_pos["replicas"]),
+            f"the {workload.kind} '{workload.name}' sets replicas: {spec['replicas']} while the "
+            f"HorizontalPodAutoscaler '{hpa.name}' scales it: each apply resets the count and the "
+            "HPA scales it back, so workers are stopped (warm shutdown, exit 0) and started for "
+            "nothing",
+            "remove replicas from the manifest; set the floor with the HPA's minReplicas",
+            fix=fix)
