@@ -161,3 +161,85 @@ def pool_of(container: Container, invocation: CeleryInvocation) -> str | None:
     if not known:
         return invocation.pool
     return value if isinstance(value, str) else None
+
+
+# -- brokers -------------------------------------------------------------------------------------
+
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sentinel", "valkey")
+LOCALHOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+
+def broker_urls(container: Container, invocation: CeleryInvocation | None = None):
+    """``(setting, url, span)`` for the broker and result backend URLs a container uses, from
+    ``-b``, the environment Celery reads, or the app's configuration; only URLs known for sure."""
+    found = []
+    if invocation is not None and invocation.option("broker") is not None:
+        option = invocation.option("broker")
+        if option.value and not option.dynamic:
+            found.append(("broker_url", option.value, invocation.span(option.value_word or option.flag)))
+    for variable, setting in (("CELERY_BROKER_URL", "broker_url"), ("BROKER_URL", "broker_url"),
+                              ("CELERY_RESULT_BACKEND", "result_backend")):
+        var = container.env.get(variable)
+        if var is not None and var.value:
+            found.append((setting, var.value, var.span))
+    config = container.app_config
+    for setting in ("broker_url", "result_backend"):
+        value = config.get(setting) if config is not None else None
+        if value is not None and isinstance(value.value, str) and value.span is not None and \
+                not any(s == setting for s, _, _ in found):
+            found.append((setting, value.value, value.span))
+    return [(s, u, where) for s, u, where in found if "$" not in u]
+
+
+def url_host(url: str) -> str | None:
+    """The host of a broker URL, or None when it is not a network URL we understand."""
+    from urllib.parse import urlsplit
+
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme.split("+")[0] not in BROKER_SCHEMES:
+        return None
+    try:
+        host = urlsplit(url.split(";")[0]).hostname
+    except ValueError:
+        return None
+    return host
+
+
+def service_of(host: str, namespace: str | None) -> tuple[str, str] | None:
+    """``(service, namespace)`` for an in-cluster Service host name, else None (external)."""
+    parts = host.split(".")
+    if len(parts) == 1:
+        return parts[0], namespace or "default"
+    if len(parts) == 2 or (len(parts) >= 3 and parts[2] == "svc"):
+        if len(parts) > 3 and ".".join(parts[2:]) != "svc.cluster.local":
+            return None
+        return parts[0], parts[1]
+    return None
+
+
+def services(deployment: Deployment) -> dict[tuple[str, str], object]:
+    return {(o.name, o.namespace or "default"): o for o in deployment.objects
+            if o.kind == "Service" and o.name}
+
+
+def selected_workloads(deployment: Deployment, service) -> list[Workload]:
+    """The workloads whose pods a Service selects (same namespace, every selector label)."""
+    selector = dig(service.data, "spec", "selector")
+    if not isinstance(selector, dict) or not selector:
+        return []
+    chosen = []
+    for workload in deployment.workloads:
+        if (workload.namespace or "default") != (service.namespace or "default"):
+            continue
+        labels = dig(workload.data, "spec", "template", "metadata", "labels") if \
+            workload.kind != "Pod" else dig(workload.data, "metadata", "labels")
+        if isinstance(labels, dict) and all(labels.get(k) == v for k, v in selector.items()):
+            chosen.append(workload)
+    return chosen
+
+
+def is_redis(container: Container) -> bool:
+    image = (container.image or "").lower()
+    return any(name in image.split("/")[-1] for name in ("redis", "valkey", "keydb")) or \
+        any("redis-server" in a for a in container.argv)

@@ -34,4 +34,7 @@ MODULES = (
     "replicas_with_hpa",
     "force_root",
     "queue_not_consumed",
+    "broker_service_undefined",
+    "broker_on_replica_service",
+    "redis_eviction_policy",
 )

@@ -1,0 +1,78 @@
+"""broker-on-replica-service: the broker URL's Service sends writes to Redis replicas.
+
+## What it finds
+A broker URL whose Service selects Redis pods that run as replicas: `--replicaof`/`--slaveof` in
+their command, or a StatefulSet of several Redis pods behind one Service (a primary and its
+replicas, as replication charts deploy them), without Sentinel.
+
+## Symptoms
+- `redis.exceptions.ReadOnlyError: You can't write against a read only replica.` in workers and
+  in the code that sends tasks, on some connections and not others.
+- Tasks that are sometimes accepted and sometimes fail to publish; beat errors at random.
+
+## Why
+A Service balances connections across all the pods it selects. Redis replicas are read-only, so
+every connection that lands on one fails to publish, acknowledge or consume.
+
+## Fix
+Point the broker at the primary's own Service (charts create one, such as `redis-master`), or use
+Sentinel: `sentinel://redis-sentinel:26379` with `broker_transport_options =
+{"master_name": "mymaster"}`. No automatic fix: the right address depends on the chart.
+
+## When it stays silent
+- a single Redis pod, or a Service that selects only the primary;
+- a `sentinel://` broker URL; Redis outside the repository.
+
+## References
+- Redis docs, Replication: replicas are read-only by default (`replica-read-only yes`).
+- Celery docs, Using Redis, Sentinel: https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+from celerylint.rules_support import broker_urls, is_redis, selected_workloads, service_of, services, url_host
+
+CODE = "CL603"
+NAME = "broker-on-replica-service"
+SEVERITY = Severity.ERROR
+SUMMARY = "the broker URL's Service balances writes across read-only Redis replicas"
+
+
+def check(context: Context) -> Iterator[Finding]:
+    deployment = context.deployment
+    defined = services(deployment)
+    for container in deployment.containers():
+        for setting, url, where in broker_urls(container, container.celery[0] if container.celery else None):
+            host = url_host(url)
+            if host is None or url.lower().startswith("sentinel"):
+                continue
+            target = service_of(host, container.workload.namespace)
+            service = defined.get(target) if target else None
+            if service is None:
+                continue
+            why = _replicas(selected_workloads(deployment, service))
+            if why:
+                yield Finding(
+                    where,
+                    f"the {setting} of {container.where} goes through the Service '{service.name}', "
+                    f"which selects Redis replicas ({why}): writes that land on a replica fail "
+                    "with ReadOnlyError: You can't write against a read only replica",
+                    "point the broker at the primary's Service, or use a sentinel:// URL with "
+                    "master_name")
+
+
+def _replicas(workloads) -> str | None:
+    redis = [(w, c) for w in workloads for c in w.containers if is_redis(c)]
+    for workload, container in redis:
+        if any(a.startswith(("--replicaof", "--slaveof", "replicaof", "slaveof")) for a in container.argv) \
+                or any(" --replicaof " in f" {a} " or " --slaveof " in f" {a} " for a in container.argv):
+            return f"{workload.kind} '{workload.name}' runs with --replicaof"
+        if workload.kind == "StatefulSet" and (workload.replicas or 1) > 1:
+            return f"StatefulSet '{workload.name}' runs {workload.replicas} Redis pods"
+    if len({w.name for w, _ in redis}) > 1:
+        return f"{len({w.name for w, _ in redis})} Redis workloads"
+    return None

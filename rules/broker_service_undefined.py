@@ -1,0 +1,77 @@
+"""broker-service-undefined: the broker URL names a host that nothing in the deployment serves.
+
+## What it finds
+A broker or result-backend URL (`-b`, `CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`, or the app's
+configuration) whose host is
+- a Kubernetes Service (`redis`, `redis.shop`, `redis.shop.svc.cluster.local`) that the
+  repository does not define, although it defines other Services of that namespace; or
+- `localhost`/`127.0.0.1` in a container whose pod runs no broker beside it.
+The finding is reported where the URL is set.
+
+## Symptoms
+- `consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name or
+  service not known.` and `Trying again in 2.00 seconds...` in a loop.
+- `Cannot connect to amqp://guest:**@127.0.0.1:5672//: [Errno 111] Connection refused.`
+- Workers, beat and Flower start but never process anything.
+
+## Why
+In a pod, `localhost` is the pod itself; a Service name resolves only when a Service of that name
+exists in that namespace. Seed post-mortem 000's broker host was a Service no manifest defined.
+
+## Fix
+Point the URL at a Service the deployment defines (or define it), or run the broker as a sidecar
+for a `localhost` URL. No automatic fix: which broker is meant is yours to say.
+
+## When it stays silent
+- hosts outside the cluster (`redis.example.com`, managed Redis), Services in namespaces the
+  repository defines no Service for (they may come from another repository or chart);
+- URLs built from variables, and `sqs://`, `memory://` or other non-network transports.
+
+## References
+- Kubernetes docs, DNS for Services and Pods:
+  https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/
+- Celery docs, `broker_url`; `celery/app/utils.py` (environment variables read directly).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from celerylint.diagnostics import Finding, Severity
+from celerylint.engine import Context
+from celerylint.rules_support import LOCALHOSTS, broker_urls, is_redis, service_of, services, url_host
+
+CODE = "CL602"
+NAME = "broker-service-undefined"
+SEVERITY = Severity.ERROR
+SUMMARY = "the broker URL names a Service (or localhost) that nothing in the deployment serves"
+
+
+def check(context: Context) -> Iterator[Finding]:
+    deployment = context.deployment
+    defined = services(deployment)
+    namespaces = {ns for _, ns in defined}
+    for container in deployment.containers():
+        if not container.celery:
+            continue
+        sidecar = any(is_redis(c) or "rabbitmq" in (c.image or "")
+                      for c in container.workload.containers if c is not container)
+        for setting, url, where in broker_urls(container, container.celery[0]):
+            host = url_host(url)
+            if host is None:
+                continue
+            if host in LOCALHOSTS:
+                if not sidecar:
+                    yield Finding(where, f"the {setting} of {container.where} points at {host}, "
+                                  "but no broker runs in its pod: Celery cannot connect "
+                                  "(Connection refused)",
+                                  "use the broker's Service name, or run the broker as a sidecar")
+                continue
+            target = service_of(host, container.workload.namespace)
+            if target is None or target in defined or target[1] not in namespaces:
+                continue
+            yield Finding(where, f"the {setting} of {container.where} names the Service "
+                          f"'{target[0]}' in namespace '{target[1]}', which no manifest defines "
+                          "although the namespace's other Services are here: the host does not "
+                          "resolve (Name or service not known)",
+                          f"define the Service {target[0]}, or point the URL at one that exists")
