@@ -51,6 +51,8 @@ def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     defined = services(deployment)
     namespaces = {ns for _, ns in defined}
+    # one finding per place the URL is written, naming every container that uses it
+    found: dict[tuple, list[str]] = {}
     for container in deployment.containers():
         if not container.celery:
             continue
@@ -62,16 +64,21 @@ def check(context: Context) -> Iterator[Finding]:
                 continue
             if host in LOCALHOSTS:
                 if not sidecar:
-                    yield Finding(where, f"the {setting} of {container.where} points at {host}, "
-                                  "but no broker runs in its pod: Celery cannot connect "
-                                  "(Connection refused)",
-                                  "use the broker's Service name, or run the broker as a sidecar")
+                    found.setdefault((where, setting, host, None), []).append(container.where)
                 continue
             target = service_of(host, container.workload.namespace)
             if target is None or target in defined or target[1] not in namespaces:
                 continue
-            yield Finding(where, f"the {setting} of {container.where} names the Service "
-                          f"'{target[0]}' in namespace '{target[1]}', which no manifest defines "
-                          "although the namespace's other Services are here: the host does not "
-                          "resolve (Name or service not known)",
+            found.setdefault((where, setting, host, target), []).append(container.where)
+    for (where, setting, host, target), users in found.items():
+        who = " and ".join(users[:2]) + (f" and {len(users) - 2} more" if len(users) > 2 else "")
+        if target is None:
+            yield Finding(where, f"the {setting} of {who} points at {host}, but no broker runs "
+                          "in its pod: Celery cannot connect (Connection refused)",
+                          "use the broker's Service name, or run the broker as a sidecar")
+        else:
+            yield Finding(where, f"the {setting} of {who} names the Service '{target[0]}' in "
+                          f"namespace '{target[1]}', which no manifest defines although the "
+                          "namespace's other Services are here: the host does not resolve (Name "
+                          "or service not known)",
                           f"define the Service {target[0]}, or point the URL at one that exists")

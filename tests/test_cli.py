@@ -20,8 +20,8 @@ def test_text_output_lines_hints_and_summary():
     assert lines[1].startswith("    hint: ")
     conflict = lines.index(next(line for line in lines if ":45:63: CL401 error: " in line))
     assert lines[conflict + 2] == "    fix (safe, --fix): pin redis==4.6.0, the newest release that fits"
-    assert lines[-1] == ("Found 13 problems (8 errors, 4 warnings, 1 info) in 1 file. "
-                         "10 fixable with --fix.")
+    assert lines[-1] == ("Found 15 problems (10 errors, 4 warnings, 1 info) in 1 file. "
+                         "12 fixable with --fix.")
     assert "\033[" not in result.stdout  # no colour when not a terminal
 
 
@@ -36,7 +36,7 @@ def test_json_output_follows_the_design_conventions():
     assert result.returncode == 1
     data = json.loads(result.stdout)
     assert data["version"]
-    assert data["summary"]["error"] == 8 and data["summary"]["info"] == 1
+    assert data["summary"]["error"] == 10 and data["summary"]["info"] == 1
     first = next(d for d in data["diagnostics"] if d["code"] == "CL401")
     path = f"{BROKEN}/kubernetes/celery/celery-deployment.yaml"
     assert first == {
@@ -50,7 +50,7 @@ def test_json_output_follows_the_design_conventions():
                              "end_column": 75, "content": "redis==4.6.0"}]
     assert fix["diff"].startswith(f"--- a/{path}\n+++ b/{path}\n@@ -42,7 +42,7 @@\n")
     assert "+            - pip install --no-cache-dir celery[redis]==5.3.4 redis==4.6.0 &&" in fix["diff"]
-    assert data["summary"]["fixable"] == 10 and data["summary"]["fixed"] == 0
+    assert data["summary"]["fixable"] == 12 and data["summary"]["fixed"] == 0
 
 
 def test_paths_are_relative_to_the_working_directory():
@@ -65,7 +65,7 @@ def test_stdin_reads_yaml():
     assert result.returncode == 1
     diagnostics = json.loads(result.stdout)["diagnostics"]
     assert {d["path"] for d in diagnostics} == {"<stdin>"}
-    assert len(diagnostics) == 13
+    assert len(diagnostics) == 15
 
 
 def test_missing_path_is_a_one_line_error_with_exit_2():
@@ -106,4 +106,4 @@ def test_explicit_files_are_read_whatever_their_name(tmp_path):
         "FROM python:3.11-slim\nRUN pip install celery[redis]==5.3.4 redis==5.0.1\n")
     result = cli("check", "--format", "json", "celery.k8s", "worker.containerfile.txt", cwd=tmp_path)
     paths = [d["path"] for d in json.loads(result.stdout)["diagnostics"]]
-    assert paths.count("celery.k8s") == 13 and paths.count("worker.containerfile.txt") == 1
+    assert paths.count("celery.k8s") == 15 and paths.count("worker.containerfile.txt") == 1

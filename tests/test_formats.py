@@ -166,7 +166,7 @@ def test_junit_has_a_test_case_per_file_and_a_failure_per_finding():
     tree = ElementTree.fromstring(run("check", "--format", "junit", str(SEEDS[1])).stdout)
     cases = tree.findall(".//testcase")
     found = diagnostics(SEEDS[1])
-    assert len(cases) == 5
+    assert len(cases) == 7
     assert sum(len(c.findall("failure")) for c in cases) == len(found)
     assert tree.find("testsuite").get("failures") == str(len({d["path"] for d in found}))
 

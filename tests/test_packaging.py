@@ -43,7 +43,8 @@ def test_wheel_installs_and_finds_its_rules(tmp_path: Path):
     assert result.returncode == 1, result.stderr
     names = sorted({d["name"] for d in json.loads(result.stdout)["diagnostics"]})
     assert names == ["beat-rolling-update", "beat-schedule-read-only", "dependency-conflict",
-                     "pip-install-at-start", "probe-too-early", "signal-not-forwarded"]
+                     "pip-install-at-start", "probe-http-auth", "probe-too-early",
+                     "signal-not-forwarded"]
 
 
 def test_every_package_directory_is_listed_in_pyproject():

@@ -19,8 +19,10 @@ def test_seed_002_broken_reports_each_failure_at_its_line():
         ("pip-install-at-start", "celery-deployment.yaml", 118),  # flower: the same three,
         ("dependency-conflict", "celery-deployment.yaml", 118),
         ("signal-not-forwarded", "celery-deployment.yaml", 118),
-        ("probe-too-early", "celery-deployment.yaml", 121),      # liveness: error
-        ("probe-too-early", "celery-deployment.yaml", 127),      # readiness: info
+        ("probe-too-early", "celery-deployment.yaml", 125),      # liveness: error
+        ("probe-http-auth", "celery-deployment.yaml", 127),      # the real cause: 401 on "/"
+        ("probe-too-early", "celery-deployment.yaml", 131),      # readiness: info
+        ("probe-http-auth", "celery-deployment.yaml", 133),
     ]
 
 
@@ -50,8 +52,11 @@ def test_seed_002_fixed_is_clean():
 def test_seed_000_broken():
     assert found(SEED_000 / "broken") == [
         ("beat-schedule-read-only", "celery-beat-deployment.yaml", 29),
+        ("replicas-with-hpa", "celery-worker-deployment.yaml", 10),  # the "exit 0" restarts
         ("prefork-no-writable-tmp", "celery-worker-deployment.yaml", 31),
         ("prefork-default-concurrency", "celery-worker-deployment.yaml", 31),
+        ("broker-service-undefined", "configmap.yaml", 8),  # no Service named redis
+        ("broker-service-undefined", "configmap.yaml", 9),
     ]
 
 
