@@ -134,3 +134,34 @@ def test_pip_install_reader_never_raises(args: list[str]):
     words = [shell.Word(a, 0, len(a), i) for i, a in enumerate(args)]
     requirements.read_pip_install(words)
     requirements.pip_install_args(shell.SimpleCommand(words=[shell.Word("pip", 0, 3), *words]))
+
+
+SEED_APP = "\n".join([
+    "import os",
+    "from celery import Celery",
+    "from celery.schedules import crontab",
+    'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")',
+    'app = Celery("proj", broker=os.environ.get("BROKER", "redis://redis:6379/0"))',
+    "app.conf.update(worker_concurrency=2 * 2, task_routes={'a.*': {'queue': 'a'}})",
+    "app.conf.beat_schedule = {'x': {'task': 't', 'schedule': crontab(hour=3), 'options': {'queue': 'q'}}}",
+    'app.config_from_object("django.conf:settings", namespace="CELERY")',
+    "",
+])
+
+
+@FAST
+@given(mutate(SEED_APP))
+def test_app_configuration_reader_never_raises(tmp_path_factory, text: str):
+    from celerylint.model import appconfig
+
+    root = tmp_path_factory.mktemp("app")
+    (root / "proj").mkdir()
+    (root / "proj" / "__init__.py").write_text("")
+    (root / "proj" / "celery.py").write_text(text)
+    (root / "proj" / "settings.py").write_text("from .base import *\nCELERY_TASK_DEFAULT_QUEUE = 'jobs'\n")
+    finder = appconfig.ModuleFinder([root], 1 << 20)
+    config = appconfig.read_app("proj", finder, {"BROKER": "redis://other:6379/0"})
+    if config is not None:
+        effective = appconfig.effective(config, {"BROKER": "redis://other:6379/0"})
+        for name in ("broker_url", "beat_schedule", "task_routes", "task_default_queue"):
+            effective.value(name)
