@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import posixpath
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,7 +212,9 @@ def _dotted(node: ast.AST) -> str:
 
 def _parse(source: SourceFile) -> ast.Module | None:
     try:
-        return ast.parse(source.text, filename=source.path)
+        with warnings.catch_warnings():  # the project's invalid escapes are not our output
+            warnings.simplefilter("ignore")
+            return ast.parse(source.text, filename=source.path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
