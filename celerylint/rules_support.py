@@ -243,3 +243,15 @@ def is_redis(container: Container) -> bool:
     image = (container.image or "").lower()
     return any(name in image.split("/")[-1] for name in ("redis", "valkey", "keydb")) or \
         any("redis-server" in a for a in container.argv)
+
+
+def broker_targets(deployment: Deployment):
+    """``(container, setting, url, span, host, target)`` for every broker or backend URL of a
+    celery container; ``target`` is ``(service, namespace)`` for an in-cluster host, else None."""
+    for container in deployment.containers():
+        if not container.celery:
+            continue
+        for setting, url, where in broker_urls(container, container.celery[0]):
+            host = url_host(url)
+            if host is not None:
+                yield container, setting, url, where, host, service_of(host, container.workload.namespace)

@@ -34,7 +34,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import broker_urls, is_redis, selected_workloads, service_of, services, url_host
+from celerylint.rules_support import broker_targets, is_redis, selected_workloads, services
 
 CODE = "CL603"
 NAME = "broker-on-replica-service"
@@ -45,24 +45,19 @@ SUMMARY = "the broker URL's Service balances writes across read-only Redis repli
 def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     defined = services(deployment)
-    for container in deployment.containers():
-        for setting, url, where in broker_urls(container, container.celery[0] if container.celery else None):
-            host = url_host(url)
-            if host is None or url.lower().startswith("sentinel"):
-                continue
-            target = service_of(host, container.workload.namespace)
-            service = defined.get(target) if target else None
-            if service is None:
-                continue
-            why = _replicas(selected_workloads(deployment, service))
-            if why:
-                yield Finding(
-                    where,
-                    f"the {setting} of {container.where} goes through the Service '{service.name}', "
-                    f"which selects Redis replicas ({why}): writes that land on a replica fail "
-                    "with ReadOnlyError: You can't write against a read only replica",
-                    "point the broker at the primary's Service, or use a sentinel:// URL with "
-                    "master_name")
+    for container, setting, url, where, _, target in broker_targets(deployment):
+        service = defined.get(target) if target else None
+        if service is None or url.lower().startswith("sentinel"):
+            continue
+        why = _replicas(selected_workloads(deployment, service))
+        if why:
+            yield Finding(
+                where,
+                f"the {setting} of {container.where} goes through the Service '{service.name}', "
+                f"which selects Redis replicas ({why}): writes that land on a replica fail "
+                "with ReadOnlyError: You can't write against a read only replica",
+                "point the broker at the primary's Service, or use a sentinel:// URL with "
+                "master_name")
 
 
 def _replicas(workloads) -> str | None:

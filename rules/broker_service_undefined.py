@@ -39,7 +39,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import LOCALHOSTS, broker_urls, is_redis, service_of, services, url_host
+from celerylint.rules_support import LOCALHOSTS, broker_targets, is_redis, services
 
 CODE = "CL602"
 NAME = "broker-service-undefined"
@@ -53,23 +53,16 @@ def check(context: Context) -> Iterator[Finding]:
     namespaces = {ns for _, ns in defined}
     # one finding per place the URL is written, naming every container that uses it
     found: dict[tuple, list[str]] = {}
-    for container in deployment.containers():
-        if not container.celery:
+    for container, setting, _, where, host, target in broker_targets(deployment):
+        if host in LOCALHOSTS:
+            sidecar = any(is_redis(c) or "rabbitmq" in (c.image or "")
+                          for c in container.workload.containers if c is not container)
+            if not sidecar:
+                found.setdefault((where, setting, host, None), []).append(container.where)
             continue
-        sidecar = any(is_redis(c) or "rabbitmq" in (c.image or "")
-                      for c in container.workload.containers if c is not container)
-        for setting, url, where in broker_urls(container, container.celery[0]):
-            host = url_host(url)
-            if host is None:
-                continue
-            if host in LOCALHOSTS:
-                if not sidecar:
-                    found.setdefault((where, setting, host, None), []).append(container.where)
-                continue
-            target = service_of(host, container.workload.namespace)
-            if target is None or target in defined or target[1] not in namespaces:
-                continue
-            found.setdefault((where, setting, host, target), []).append(container.where)
+        if target is None or target in defined or target[1] not in namespaces:
+            continue
+        found.setdefault((where, setting, host, target), []).append(container.where)
     for (where, setting, host, target), users in found.items():
         who = " and ".join(users[:2]) + (f" and {len(users) - 2} more" if len(users) > 2 else "")
         if target is None:

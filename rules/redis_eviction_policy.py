@@ -40,7 +40,7 @@ from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit
 from celerylint.model.kubernetes import span
-from celerylint.rules_support import broker_urls, is_redis, selected_workloads, service_of, services, url_host
+from celerylint.rules_support import broker_targets, is_redis, selected_workloads, services
 
 CODE = "CL604"
 NAME = "redis-eviction-policy"
@@ -55,20 +55,16 @@ def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     defined = services(deployment)
     reported = set()
-    for container in deployment.containers():
-        for setting, url, _ in broker_urls(container, container.celery[0] if container.celery else None):
-            if setting != "broker_url" or not (url_host(url) or ""):
-                continue
-            target = service_of(url_host(url), container.workload.namespace)
-            service = defined.get(target) if target else None
-            if service is None:
-                continue
-            for workload in selected_workloads(deployment, service):
-                for redis in (c for c in workload.containers if is_redis(c)):
-                    for finding in _policies(redis, deployment, service.name):
-                        if finding.span not in reported:
-                            reported.add(finding.span)
-                            yield finding
+    for _, setting, _, _, _, target in broker_targets(deployment):
+        service = defined.get(target) if target else None
+        if setting != "broker_url" or service is None:
+            continue
+        for workload in selected_workloads(deployment, service):
+            for redis in (c for c in workload.containers if is_redis(c)):
+                for finding in _policies(redis, deployment, service.name):
+                    if finding.span not in reported:
+                        reported.add(finding.span)
+                        yield finding
 
 
 def _policies(redis, deployment, service_name: str) -> Iterator[Finding]:
