@@ -178,12 +178,19 @@ def broker_urls(container: Container, invocation: CeleryInvocation | None = None
         option = invocation.option("broker")
         if option.value and not option.dynamic:
             found.append(("broker_url", option.value, invocation.span(option.value_word or option.flag)))
-    for variable, setting in (("CELERY_BROKER_URL", "broker_url"), ("BROKER_URL", "broker_url"),
+    if invocation is not None and invocation.option("result_backend") is not None:
+        option = invocation.option("result_backend")
+        if option.value and not option.dynamic:
+            found.append(("result_backend", option.value,
+                          invocation.span(option.value_word or option.flag)))
+    for variable, setting in (("CELERY_BROKER_URL", "broker_url"),
                               ("CELERY_RESULT_BACKEND", "result_backend")):
         var = container.env.get(variable)
         if var is not None and var.value:
             found.append((setting, var.value, var.span))
     config = container.app_config
+    if container.env_open or container.env_from_secret:
+        config = None  # CELERY_BROKER_URL may come from there and override the configuration
     for setting in ("broker_url", "result_backend"):
         value = config.get(setting) if config is not None else None
         if value is not None and isinstance(value.value, str) and value.span is not None and \

@@ -2,8 +2,9 @@
 
 ## What it finds
 A broker URL whose Service selects Redis pods that run as replicas: `--replicaof`/`--slaveof` in
-their command, or a StatefulSet of several Redis pods behind one Service (a primary and its
-replicas, as replication charts deploy them), without Sentinel.
+their command, `replicaof` in a mounted `redis.conf`, Bitnami's `REDIS_REPLICATION_MODE=slave`,
+or a StatefulSet of several Redis pods behind one Service (a primary and its replicas, as
+replication charts deploy them), without Sentinel.
 
 ## Symptoms
 - `redis.exceptions.ReadOnlyError: You can't write against a read only replica.` in workers and
@@ -30,6 +31,7 @@ Sentinel: `sentinel://redis-sentinel:26379` with `broker_transport_options =
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
@@ -49,7 +51,7 @@ def check(context: Context) -> Iterator[Finding]:
         service = defined.get(target) if target else None
         if service is None or url.lower().startswith("sentinel"):
             continue
-        why = _replicas(selected_workloads(deployment, service))
+        why = _replicas(selected_workloads(deployment, service), deployment)
         if why:
             yield Finding(
                 where,
@@ -60,9 +62,14 @@ def check(context: Context) -> Iterator[Finding]:
                 "master_name")
 
 
-def _replicas(workloads) -> str | None:
+def _replicas(workloads, deployment=None) -> str | None:
     redis = [(w, c) for w in workloads for c in w.containers if is_redis(c)]
     for workload, container in redis:
+        mode = (container.env.get("REDIS_REPLICATION_MODE") or container.env.get("REDIS_MASTER_HOST"))
+        if mode is not None and (mode.value or "").lower() not in ("master", "primary", ""):
+            return f"{workload.kind} '{workload.name}' runs as a replica ({mode.name}={mode.value})"
+        if deployment is not None and _conf_replica(container, deployment):
+            return f"{workload.kind} '{workload.name}' has replicaof in its redis.conf"
         if any(a.startswith(("--replicaof", "--slaveof", "replicaof", "slaveof")) for a in container.argv) \
                 or any(" --replicaof " in f" {a} " or " --slaveof " in f" {a} " for a in container.argv):
             return f"{workload.kind} '{workload.name}' runs with --replicaof"
@@ -71,3 +78,18 @@ def _replicas(workloads) -> str | None:
     if len({w.name for w, _ in redis}) > 1:
         return f"{len({w.name for w, _ in redis})} Redis workloads"
     return None
+
+
+def _conf_replica(container, deployment) -> bool:
+    """A ConfigMap mounted in the container whose config says replicaof/slaveof."""
+    mounted = {m.volume.name for m in container.mounts if m.volume is not None}
+    pod = container.workload.pod or {}
+    names = {v["configMap"].get("name") for v in pod.get("volumes", []) or []
+             if isinstance(v, dict) and v.get("name") in mounted and isinstance(v.get("configMap"), dict)}
+    for obj in deployment.objects:
+        data = obj.data.get("data") if obj.kind == "ConfigMap" and obj.name in names else None
+        if isinstance(data, dict) and any(
+                isinstance(t, str) and re.search(r"^\s*(replicaof|slaveof)\s+\S+", t, re.M)
+                for t in data.values()):
+            return True
+    return False

@@ -25,6 +25,8 @@ for a `localhost` URL. No automatic fix: which broker is meant is yours to say.
 ## When it stays silent
 - hosts outside the cluster (`redis.example.com`, managed Redis), Services in namespaces the
   repository defines no Service for (they may come from another repository or chart);
+- repositories with a Helm chart (`Chart.yaml`), a HelmRelease or Argo CD Application, or a
+  Redis/RabbitMQ operator resource: their Services are not in the manifests;
 - URLs built from variables, and `sqs://`, `memory://` or other non-network transports.
 
 ## References
@@ -41,6 +43,8 @@ from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
 from celerylint.rules_support import LOCALHOSTS, broker_targets, is_redis, services
 
+GENERATORS = frozenset({"HelmRelease", "HelmChart", "Application", "Kustomization"})
+
 CODE = "CL602"
 NAME = "broker-service-undefined"
 SEVERITY = Severity.ERROR
@@ -51,6 +55,11 @@ def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     defined = services(deployment)
     namespaces = {ns for _, ns in defined}
+    # Services a chart dependency or an operator creates are not in the manifests
+    generated = any(s.path.endswith(("Chart.yaml", "requirements.yaml", "helmfile.yaml"))
+                    for s in deployment.sources) or any(
+        o.kind in GENERATORS or "redis" in o.kind.lower() or "rabbitmq" in o.kind.lower()
+        for o in deployment.objects)
     # one finding per place the URL is written, naming every container that uses it
     found: dict[tuple, list[str]] = {}
     for container, setting, _, where, host, target in broker_targets(deployment):
@@ -60,7 +69,7 @@ def check(context: Context) -> Iterator[Finding]:
             if not sidecar:
                 found.setdefault((where, setting, host, None), []).append(container.where)
             continue
-        if target is None or target in defined or target[1] not in namespaces:
+        if target is None or target in defined or target[1] not in namespaces or generated:
             continue
         found.setdefault((where, setting, host, target), []).append(container.where)
     for (where, setting, host, target), users in found.items():

@@ -45,9 +45,9 @@ FIXABLE = True
 def check(context: Context) -> Iterator[Finding]:
     for container in context.deployment.containers(include_init=True):
         variable = container.env.get("C_FORCE_ROOT")
-        if variable is None or variable.value == "":
-            continue
-        shown = f'"{variable.value}"' if variable.value is not None else "from a Secret"
+        if variable is None or not variable.value:
+            continue  # unset, empty, or from a Secret we cannot read
+        shown = f'"{variable.value}"'
         yield Finding(
             variable.span,
             f"C_FORCE_ROOT is set ({shown}) in {container.where}: Celery treats any non-empty "

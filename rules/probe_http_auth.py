@@ -2,9 +2,9 @@
 
 ## What it finds
 An `httpGet` liveness, readiness or startup probe on a Flower container (`celery flower`) that
-runs with authentication (`--basic-auth`/`--basic_auth`, `--auth`, or the `FLOWER_BASIC_AUTH` /
-`FLOWER_AUTH` environment variables), when the probe's path is not one Flower leaves open
-(`/healthcheck`, `/metrics`).
+runs with basic auth (`--basic-auth`/`--basic_auth`, `FLOWER_BASIC_AUTH`) on any path Flower
+does not leave open (`/healthcheck`, `/metrics`), or with OAuth (`--auth`, `FLOWER_AUTH`) on an
+`/api` path (its pages redirect to the login instead, which the kubelet counts as success).
 
 ## Symptoms
 - `Liveness probe failed: HTTP probe failed with statuscode: 401`
@@ -24,7 +24,8 @@ Probe `/healthcheck`. Automatic fix (safe): sets the probe's `path: /healthcheck
 ## When it stays silent
 - no authentication option or variable (then `/` answers 200);
 - `tcpSocket` or `exec` probes; probes already on `/healthcheck` or `/metrics`;
-- a probe that sends an `Authorization` header (`httpHeaders`).
+- a probe that sends an `Authorization` header (`httpHeaders`);
+- OAuth (`--auth`) on page paths: they answer 302 to the login, not 401.
 
 ## References
 - Flower docs, Authentication (`docs/auth.rst`): `/healthcheck` and `/metrics` are exempt.
@@ -52,23 +53,34 @@ AUTH_OPTIONS = ("basic_auth", "auth")
 AUTH_ENV = ("FLOWER_BASIC_AUTH", "FLOWER_AUTH")
 
 
+def _authorized(get) -> bool:
+    headers = get.get("httpHeaders")
+    return isinstance(headers, list) and any(
+        isinstance(h, dict) and str(h.get("name", "")).lower() == "authorization" for h in headers)
+
+
 def check(context: Context) -> Iterator[Finding]:
     for container in context.deployment.containers():
         flower = next((i for i in container.celery if i.subcommand == "flower"), None)
         if flower is None:
             continue
-        how = next((f"--{o.replace('_', '-')}" for o in AUTH_OPTIONS if o in flower.options), None) \
-            or next((v for v in AUTH_ENV if v in container.env), None)
-        if how is None:
+        basic = "basic_auth" in flower.options or "FLOWER_BASIC_AUTH" in container.env
+        oauth = "auth" in flower.options or "FLOWER_AUTH" in container.env
+        if not (basic or oauth):
             continue
+        how = "--basic-auth" if "basic_auth" in flower.options else (
+            "FLOWER_BASIC_AUTH" if basic else "--auth" if "auth" in flower.options else "FLOWER_AUTH")
         prefix = (flower.value("url_prefix") or "").strip("/")
         for probe in container.probes.values():
             get = probe.data.get("httpGet")
-            if not isinstance(get, dict) or "httpHeaders" in get:
+            if not isinstance(get, dict) or _authorized(get):
                 continue
             path = get.get("path", "/")
             if not isinstance(path, str) or path.rstrip("/").endswith(OPEN_PATHS):
                 continue
+            api = path.lstrip("/").removeprefix(prefix).lstrip("/").startswith("api")
+            if not basic and not api:
+                continue  # OAuth redirects pages to the login (a 302 the kubelet accepts)
             healthcheck = f"/{prefix}/healthcheck" if prefix else "/healthcheck"
             source = container.workload.source
             where = span(source, get.value_pos["path"]) if "path" in get else probe.span

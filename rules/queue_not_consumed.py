@@ -21,7 +21,8 @@ worker consumes. No automatic fix: which worker should take the load is a capaci
 
 ## When it stays silent
 - the repository runs no worker, or a worker's `-Q` comes from a variable, or a worker without
-  `-Q` takes its queues from a `task_queues` setting we cannot read;
+  `-Q` takes its queues from a `task_queues` setting we cannot read, or a command that mentions
+  celery could not be read, or `celery multi` starts the workers;
 - routes and schedules that cannot be read statically.
 
 ## References
@@ -47,7 +48,13 @@ def consumed(context: Context) -> set[str] | None:
     queues: set[str] = set()
     workers = 0
     for container in context.deployment.containers():
+        if container.commands is None or (not container.celery and any(
+                "celery" in a or a.startswith("-Q") for a in container.argv)):
+            return None  # a command we could not read may start a worker for any queue
         for invocation in container.celery:
+            if invocation.subcommand == "multi" or any(
+                    w.text.startswith("-Q:") for w in invocation.words):
+                return None  # celery multi's per-node queues: not judged
             if not invocation.is_worker:
                 continue
             workers += 1

@@ -68,8 +68,16 @@ def check(context: Context) -> Iterator[Finding]:
 
 
 def _policies(redis, deployment, service_name: str) -> Iterator[Finding]:
+    """The policy the command line sets wins over redis.conf, as redis-server reads them."""
     source = redis.workload.source
     argv = redis.argv
+    if any(a == "--maxmemory-policy" or a.startswith("--maxmemory-policy=") for a in argv):
+        yield from _command_line(redis, source, argv, service_name)
+        return
+    yield from _config_files(redis, deployment, service_name)
+
+
+def _command_line(redis, source, argv, service_name: str) -> Iterator[Finding]:
     for i, arg in enumerate(argv):
         policy = None
         if arg == "--maxmemory-policy" and i + 1 < len(argv):
@@ -88,15 +96,26 @@ def _policies(redis, deployment, service_name: str) -> Iterator[Finding]:
                           [edit(source, offset, offset + len(policy), "noeviction")],
                           Applicability.UNSAFE)
             yield _finding(policy, service_name, redis, span(source, pos), fix)
+
+
+def _config_files(redis, deployment, service_name: str) -> Iterator[Finding]:
     for obj in deployment.objects:
         data = obj.data.get("data") if obj.kind == "ConfigMap" else None
         if not isinstance(data, dict) or not _mounted(redis, obj.name):
             continue
         for key, text in data.items():
-            match = _CONF.search(text) if isinstance(text, str) else None
-            if match and match.group(1) != "noeviction":
-                pos = data.value_pos[key]
-                yield _finding(match.group(1), service_name, redis, span(obj.source, pos), None)
+            matches = list(_CONF.finditer(text)) if isinstance(text, str) else []
+            if not matches or matches[-1].group(1) == "noeviction":
+                continue  # redis-server takes the last line that sets it
+            line_text = matches[-1].group(0).strip()
+            pos = data.value_pos[key]
+            where = span(obj.source, pos)
+            for number in range(pos[0], min(pos[2] + 1, len(obj.source.lines) + 1)):
+                row = obj.source.lines[number - 1]
+                if row.strip() == line_text:
+                    column = row.index(line_text) + 1
+                    where = span(obj.source, (number, column, number, column + len(line_text)))
+            yield _finding(matches[-1].group(1), service_name, redis, where, None)
 
 
 def _mounted(redis, configmap: str) -> bool:

@@ -82,3 +82,94 @@ spec:
     assert config.value("task_default_queue") == "jobs"
     assert not config.value("beat_scheduler")  # a call we cannot evaluate: UNKNOWN, never a guess
     assert config.get("task_default_queue").span.line == 10  # the line in the manifest
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+WORKER = '''apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: worker, namespace: shop}}
+spec:
+  selector: {{matchLabels: {{a: w}}}}
+  strategy: {{type: Recreate}}
+  template:
+    metadata: {{labels: {{a: w}}}}
+    spec:
+      containers:
+        - name: worker
+          image: registry.example.com/shop/app:1
+          args: ["celery", "-A", "proj", "worker", "-c", "2"{extra}]
+{env}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: shop}}
+spec: {{selector: {{a: web}}, ports: [{{port: 80}}]}}
+'''
+
+
+def names_in(root: Path) -> set[str]:
+    return {d.name for d in lint(root)}
+
+
+def test_env_behind_a_module_level_name_and_opaque_env_from(tmp_path: Path):
+    app = ('import os\nfrom celery import Celery\nHOST = os.environ.get("REDIS_HOST", "localhost")\n'
+           'app = Celery("proj", broker="redis://" + HOST + ":6379/0")\n')
+    env = "          env:\n            - {name: REDIS_HOST, value: redis}\n"
+    write(tmp_path / "a", {"proj/__init__.py": "", "proj/celery.py": app,
+                           "k8s.yaml": WORKER.format(extra="", env=env)})
+    assert "broker-service-undefined" not in names_in(tmp_path / "a")
+    secret = "          envFrom:\n            - secretRef: {name: shop-secrets}\n"
+    app2 = 'from celery import Celery\napp = Celery("proj", broker="redis://localhost:6379/0")\n'
+    write(tmp_path / "b", {"proj/__init__.py": "", "proj/celery.py": app2,
+                           "k8s.yaml": WORKER.format(extra="", env=secret)})
+    assert "broker-service-undefined" not in names_in(tmp_path / "b")
+
+
+def test_conditional_imports_make_the_configuration_unknown(tmp_path: Path):
+    write(tmp_path, {
+        "proj/__init__.py": "",
+        "proj/celery.py": ('from celery import Celery\napp = Celery("proj")\n'
+                           'app.config_from_object("proj.settings", namespace="CELERY")\n'),
+        "proj/settings/__init__.py": ("import os\nfrom .base import *\n"
+                                      "if os.environ.get('ENV') == 'prod':\n    from .production import *\n"),
+        "proj/settings/base.py": ('CELERY_BROKER_URL = "redis://localhost:6379/0"\n'
+                                  'CELERY_TASK_DEFAULT_QUEUE = "default"\n'),
+        "k8s.yaml": WORKER.format(extra=', "-Q", "shop"', env=""),
+    })
+    assert not names_in(tmp_path) & {"broker-service-undefined", "queue-not-consumed"}
+
+
+def test_routes_from_dict_calls_and_celery_multi_queues(tmp_path: Path):
+    app = ('from celery import Celery\napp = Celery("proj")\n'
+           'app.conf.task_routes = dict(reports={"queue": "reports"})\n')
+    write(tmp_path / "a", {"proj/__init__.py": "", "proj/celery.py": app,
+                           "k8s.yaml": WORKER.format(extra="", env="")})
+    [finding] = [d for d in lint(tmp_path / "a") if d.name == "queue-not-consumed"]
+    assert (finding.span.line, finding.span.column) == (3, 47)  # the queue's name
+    multi = WORKER.format(extra="", env="").replace(
+        'args: ["celery", "-A", "proj", "worker", "-c", "2"]',
+        'command: ["sh", "-c", "exec celery -A proj multi start w1 -Q:w1 reports"]')
+    write(tmp_path / "b", {"proj/__init__.py": "", "proj/celery.py": app, "k8s.yaml": multi})
+    assert "queue-not-consumed" not in names_in(tmp_path / "b")
+
+
+def test_unicode_columns_and_charts(tmp_path: Path):
+    app = ('from celery import Celery\nfrom celery.schedules import crontab\napp = Celery("proj")\n'
+           'app.conf.beat_schedule = {"résumé": {"task": "t", "schedule": crontab(hour=4)}}\n')
+    write(tmp_path, {"proj/__init__.py": "", "proj/celery.py": app,
+                     "k8s.yaml": WORKER.format(extra="", env="").replace('"worker", "-c", "2"', '"beat"')})
+    [finding] = [d for d in lint(tmp_path) if d.name == "crontab-minute-wildcard"]
+    line = (tmp_path / "proj/celery.py").read_text().splitlines()[3]
+    assert line[finding.span.column - 1:].startswith("crontab(hour=4)")
+    chart = WORKER.format(extra="", env="").replace('"worker"', '"-b", "redis://redis-master:6379/0", "worker"')
+    write(tmp_path / "c", {"k8s.yaml": chart})
+    assert "broker-service-undefined" in names_in(tmp_path / "c")
+    write(tmp_path / "c", {"Chart.yaml": "apiVersion: v2\nname: shop\ndependencies:\n  - name: redis\n"})
+    assert "broker-service-undefined" not in names_in(tmp_path / "c")

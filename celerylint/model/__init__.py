@@ -93,6 +93,7 @@ class Container:
     working_dir: str | None
     env: dict[str, EnvVar]
     env_open: bool  # envFrom a ConfigMap the repository does not define
+    env_from_secret: bool  # envFrom a Secret: variables such as a broker URL we cannot see
     mounts: list[Mount]
     read_only_root: bool
     read_only_root_span: Span | None

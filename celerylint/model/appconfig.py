@@ -77,8 +77,9 @@ class Setting:
 
     value: Any
     span: Span | None
-    origin: str  # "default", "python", "env", "cli"
-    env_override: str | None = None  # os.environ.get("X", ...): the env var that can replace it
+    origin: str  # "default", "python" (app.conf, Celery(...)), "config" (a settings module), "env"
+    env_override: str | None = None  # the whole value is os.environ.get("X", ...): X replaces it
+    env_vars: frozenset = frozenset()  # every env var the value depends on
 
 
 @dataclass
@@ -90,13 +91,16 @@ class AppConfig:
     settings: dict[str, Setting] = field(default_factory=dict)
     namespace: str | None = None
     django_settings: str | None = None
+    opaque: bool = False  # settings also come from places we cannot read (conditional imports)
 
     def get(self, name: str) -> Setting | None:
+        if self.opaque:  # a conditional star import may have set (or reset) anything
+            return Setting(UNKNOWN, None, "config")
         return self.settings.get(name)
 
     def value(self, name: str) -> Any:
         """The value, the default when nothing sets it, UNKNOWN when it cannot be read."""
-        setting = self.settings.get(name)
+        setting = self.get(name)
         if setting is None:
             return DEFAULTS.get(name)
         return setting.value
@@ -108,16 +112,25 @@ class _Evaluator:
     def __init__(self, source: SourceFile, line_offset: int = 0, column_offset: int = 0) -> None:
         self.source = source
         self.names: dict[str, Any] = {}
+        self.name_env: dict[str, frozenset] = {}  # env vars behind each module-level name
         self.line_offset = line_offset
         self.column_offset = column_offset
-        self.env_override: str | None = None
+        self.used: set[str] = set()  # env vars the expression being evaluated reads
 
     def span(self, node: ast.AST) -> Span:
-        line = getattr(node, "lineno", 1) + self.line_offset
-        column = getattr(node, "col_offset", 0) + 1 + self.column_offset
-        end_line = (getattr(node, "end_lineno", None) or getattr(node, "lineno", 1)) + self.line_offset
-        end_column = (getattr(node, "end_col_offset", None) or 0) + 1 + self.column_offset
-        return Span(self.source.path, line, column, end_line, end_column)
+        """ast counts columns in UTF-8 bytes; spans count characters."""
+        lines = self.source.lines
+        first = getattr(node, "lineno", 1)
+        last = getattr(node, "end_lineno", None) or first
+
+        def chars(row: int, byte: int) -> int:
+            text = lines[row - 1] if 0 < row <= len(lines) else ""
+            return len(text.encode("utf-8")[:byte].decode("utf-8", "ignore"))
+
+        column = chars(first, getattr(node, "col_offset", 0)) + 1 + self.column_offset
+        end_column = chars(last, getattr(node, "end_col_offset", None) or 0) + 1 + self.column_offset
+        return Span(self.source.path, first + self.line_offset, column, last + self.line_offset,
+                    end_column)
 
     def eval(self, node: ast.AST, depth: int = 0) -> Any:
         if depth > 50:
@@ -139,6 +152,7 @@ class _Evaluator:
                 result.spans[k] = self.span(value)
             return result
         if isinstance(node, ast.Name):
+            self.used |= self.name_env.get(node.id, frozenset())
             return self.names.get(node.id, UNKNOWN)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             value = self.eval(node.operand, depth + 1)
@@ -168,8 +182,9 @@ class _Evaluator:
     def _call(self, node: ast.Call, depth: int) -> Any:
         name = _dotted(node.func)
         if name in ("os.environ.get", "os.getenv", "environ.get", "getenv"):
-            if node.args and isinstance(node.args[0], ast.Constant):
-                self.env_override = str(node.args[0].value)
+            if not node.args or not isinstance(node.args[0], ast.Constant):
+                return UNKNOWN
+            self.used.add(str(node.args[0].value))
             default = node.args[1] if len(node.args) > 1 else next(
                 (k.value for k in node.keywords if k.arg == "default"), None)
             return self.eval(default, depth + 1) if default is not None else None
@@ -194,9 +209,13 @@ class _Evaluator:
                 total += value * 86400
             return total
         if name == "dict":
-            if node.args:
+            if node.args or any(k.arg is None for k in node.keywords):
                 return UNKNOWN
-            return {k.arg: self.eval(k.value, depth + 1) for k in node.keywords if k.arg}
+            result = PDict()
+            for keyword in node.keywords:
+                result[keyword.arg] = self.eval(keyword.value, depth + 1)
+                result.spans[keyword.arg] = self.span(keyword.value)
+            return result
         return UNKNOWN
 
 
@@ -303,7 +322,7 @@ def _app_module(tree: ast.Module, ev: _Evaluator, config: AppConfig, finder: Mod
                         if name:
                             _set(config, name, keyword.value, ev)
                     continue
-                ev.names[target.id] = ev.eval(value)
+                _remember(ev, target.id, value)
             elif isinstance(target, ast.Attribute) and _dotted(target.value).endswith(".conf") \
                     and _dotted(target.value).split(".")[0] in app_names:
                 _set(config, target.attr, value, ev)
@@ -336,6 +355,8 @@ def _app_module(tree: ast.Module, ev: _Evaluator, config: AppConfig, finder: Mod
                 elif isinstance(target, str):
                     config.namespace = namespace if isinstance(namespace, str) else None
                     _settings_module(target, finder, config, set())
+        elif isinstance(node, _COMPOUND):
+            _conditional(node, config, app_names)
 
 
 def _settings_module(module: str, finder: ModuleFinder, config: AppConfig, seen: set[str]) -> None:
@@ -365,13 +386,40 @@ def _settings_module(module: str, finder: ModuleFinder, config: AppConfig, seen:
             name = node.targets[0].id
             setting = _setting_name(name, config.namespace)
             if setting:
-                _set(config, setting, node.value, ev)
-            ev.names[name] = ev.eval(node.value)
+                _set(config, setting, node.value, ev, origin="config")
+            _remember(ev, name, node.value)
+        elif isinstance(node, _COMPOUND):
+            _conditional(node, config, set())
+
+
+_COMPOUND = (ast.If, ast.Try, ast.With, ast.For, ast.While)
+
+
+def _conditional(statement: ast.AST, config: AppConfig, app_names: set[str]) -> None:
+    """Inside ``if``/``try``/``with``/loops a setting may or may not be set: UNKNOWN. A star
+    import there can set anything: the whole configuration becomes opaque."""
+    for node in ast.walk(statement):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            config.opaque = True
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                name = None
+                if isinstance(target, ast.Name):
+                    name = _setting_name(target.id, config.namespace)
+                elif isinstance(target, ast.Attribute) and _dotted(target.value).endswith(".conf"):
+                    name = target.attr
+                if name:
+                    name = OLD_NAMES.get(name, name)
+                    config.settings[name] = Setting(UNKNOWN, None, "python")
+        elif isinstance(node, ast.Call) and _dotted(node.func).split(".")[-1] in (
+                "update", "config_from_object", "setdefault") and app_names:
+            config.opaque = True
 
 
 def _setting_name(name: str, namespace: str | None) -> str | None:
-    if namespace and name.startswith(namespace + "_"):
-        return name[len(namespace) + 1:].lower()
+    if namespace:
+        return name[len(namespace) + 1:].lower() if name.startswith(namespace + "_") else None
     if name in OLD_NAMES:
         return OLD_NAMES[name]
     if name.islower() and not namespace:
@@ -379,24 +427,44 @@ def _setting_name(name: str, namespace: str | None) -> str | None:
     return None
 
 
-def _set(config: AppConfig, name: str, node: ast.AST, ev: _Evaluator) -> None:
+def _remember(ev: _Evaluator, name: str, node: ast.AST) -> None:
+    ev.used = set()
+    ev.names[name] = ev.eval(node)
+    ev.name_env[name] = frozenset(ev.used)
+
+
+def _set(config: AppConfig, name: str, node: ast.AST, ev: _Evaluator, origin: str = "python") -> None:
+    """Record a setting. ``app.conf``/``Celery(...)`` values ("python") win over a settings
+    module's ("config"), whatever the order, as Celery's own layering does."""
     name = OLD_NAMES.get(name, name)
-    ev.env_override = None
+    existing = config.settings.get(name)
+    if existing is not None and existing.origin == "python" and origin == "config":
+        return
+    ev.used = set()
     value = ev.eval(node)
-    config.settings[name] = Setting(value, ev.span(node), "python", ev.env_override)
+    whole = None
+    if isinstance(node, ast.Call) and _dotted(node.func) in (
+            "os.environ.get", "os.getenv", "environ.get", "getenv") and len(ev.used) == 1:
+        whole = next(iter(ev.used))
+    config.settings[name] = Setting(value, ev.span(node), origin, whole, frozenset(ev.used))
 
 
-def effective(config: AppConfig | None, env: dict[str, str | None]) -> AppConfig | None:
+def effective(config: AppConfig | None, env: dict[str, str | None],
+              opaque_env: bool = False) -> AppConfig | None:
     """The app's settings with the container's environment applied (CELERY_BROKER_URL ... and
-    the variables an ``os.environ.get`` default stands for)."""
+    the variables ``os.environ.get`` defaults stand for). A value built from a variable the
+    container sets, or may set through an ``envFrom`` we cannot read, becomes UNKNOWN unless the
+    variable is the whole value."""
     if config is None:
         return None
     result = AppConfig(config.module, config.source, dict(config.settings), config.namespace,
-                       config.django_settings)
+                       config.django_settings, config.opaque)
     for name, setting in config.settings.items():
-        if setting.env_override and setting.env_override in env:
+        if setting.env_override and setting.env_override in env and not opaque_env:
             value = env[setting.env_override]
             result.settings[name] = Setting(UNKNOWN if value is None else value, None, "env")
+        elif opaque_env and setting.env_vars or any(v in env for v in setting.env_vars):
+            result.settings[name] = Setting(UNKNOWN, setting.span, "env")
     for variable, name in ENV_SETTINGS.items():
         if variable in env:
             value = env[variable]
@@ -423,7 +491,8 @@ def embedded_modules(deployment, container) -> dict[str, tuple[SourceFile, int, 
                 if isinstance(key, str) and key.endswith(".py") and isinstance(text, str):
                     pos = data.value_pos[key]
                     lines = obj.source.lines
-                    first = lines[pos[0]] if pos[0] < len(lines) else ""
+                    body = [line for line in lines[pos[0]:pos[2]] if line.strip()]
+                    first = body[0] if body else ""
                     indent = len(first) - len(first.lstrip(" "))
                     # a literal block scalar: its text starts on the next line, indented
                     embedded = SourceFile(obj.source.path, "python", text, None)
@@ -450,7 +519,8 @@ def attach(deployment, roots: list[Path], max_size: int) -> None:
             continue
         finder.embedded = embedded_modules(deployment, container)
         env = {name: var.value for name, var in container.env.items()}
-        container.app_config = effective(read_app(apps[0], finder, env), env)
+        container.app_config = effective(read_app(apps[0], finder, env), env,
+                                         container.env_open or container.env_from_secret)
     known = {s.path for s in deployment.sources}
     for source in finder.files():
         if source.path not in known:

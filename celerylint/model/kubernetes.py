@@ -136,7 +136,7 @@ def _workload(obj: KubeObject, pod: YMap, configmaps: ConfigMaps) -> Workload:
 def _container(data: YMap, where: Span, workload: Workload, init: bool,
                configmaps: ConfigMaps) -> Container:
     source = workload.source
-    env, env_open = _env(data, source, workload.namespace, configmaps)
+    env, env_open, env_from_secret = _env(data, source, workload.namespace, configmaps)
     argv, argv_items, dynamic, from_command = _argv(data, env)
     commands: list[shell.SimpleCommand] | None
     try:
@@ -167,7 +167,7 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
         argv=argv, argv_items=argv_items, argv_dynamic=dynamic, argv_from_command=from_command, commands=commands,
         celery=celery_cli.invocations(commands or []),
         working_dir=working_dir if isinstance(working_dir, str) else None,
-        env=env, env_open=env_open, mounts=mounts,
+        env=env, env_open=env_open, env_from_secret=env_from_secret, mounts=mounts,
         read_only_root=read_only_root,
         read_only_root_span=value_span(source, security, "readOnlyRootFilesystem")
         if read_only_root else None,
@@ -177,15 +177,17 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
 
 
 def _env(data: YMap, source: SourceFile, namespace: str | None,
-         configmaps: ConfigMaps) -> tuple[dict[str, EnvVar], bool]:
+         configmaps: ConfigMaps) -> tuple[dict[str, EnvVar], bool, bool]:
     env: dict[str, EnvVar] = {}
     env_open = False
+    from_secret = False
     env_from = data.get("envFrom")
     if isinstance(env_from, YList):
         for item in env_from:
             ref = dig(item, "configMapRef", "name")
             if not isinstance(ref, str):
-                continue  # secrets hold credentials, not Celery tuning
+                from_secret = from_secret or isinstance(dig(item, "secretRef", "name"), str)
+                continue  # secrets hold credentials (broker URLs ...), not Celery tuning
             found = configmaps.get((namespace, ref)) or configmaps.get((None, ref))
             values = dig(found[0], "data") if found else None
             if not isinstance(values, YMap):
@@ -202,7 +204,7 @@ def _env(data: YMap, source: SourceFile, namespace: str | None,
                 value = item.get("value")
                 text = None if "valueFrom" in item else ("" if value is None else str(value))
                 env[item["name"]] = EnvVar(item["name"], text, span(source, pos))
-    return env, env_open
+    return env, env_open, from_secret
 
 
 def _argv(data: YMap, env: dict[str, EnvVar]) -> tuple[
