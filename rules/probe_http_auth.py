@@ -49,8 +49,6 @@ SUMMARY = "an HTTP probe on Flower pages that its authentication answers with 40
 FIXABLE = True
 
 OPEN_PATHS = ("/healthcheck", "/metrics")
-AUTH_OPTIONS = ("basic_auth", "auth")
-AUTH_ENV = ("FLOWER_BASIC_AUTH", "FLOWER_AUTH")
 
 
 def _authorized(get) -> bool:

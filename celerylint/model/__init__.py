@@ -96,7 +96,6 @@ class Container:
     env_from_secret: bool  # envFrom a Secret: variables such as a broker URL we cannot see
     mounts: list[Mount]
     read_only_root: bool
-    read_only_root_span: Span | None
     limits: dict[str, Any]
     probes: dict[str, Probe]
     span: Span

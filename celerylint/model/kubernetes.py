@@ -51,10 +51,6 @@ def dig(node: Any, *keys: str) -> Any:
     return node
 
 
-def value_span(source: SourceFile, parent: YMap, key: str) -> Span:
-    return span(source, parent.value_pos.get(key, parent.pos))
-
-
 def key_span(source: SourceFile, parent: YMap, key: str) -> Span:
     return span(source, parent.key_pos.get(key, parent.pos))
 
@@ -169,8 +165,6 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
         working_dir=working_dir if isinstance(working_dir, str) else None,
         env=env, env_open=env_open, env_from_secret=env_from_secret, mounts=mounts,
         read_only_root=read_only_root,
-        read_only_root_span=value_span(source, security, "readOnlyRootFilesystem")
-        if read_only_root else None,
         limits=dict(limits) if isinstance(limits, dict) else {},
         probes=_probes(data, source), span=where, workload=workload, data=data, init=init,
     )
