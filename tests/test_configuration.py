@@ -133,6 +133,8 @@ def test_rules_command_lists_every_rule():
     ("ImproperlyConfigured: -B option doesn't work with eventlet/gevent pools", "CL104"),
     ("Last State: Terminated, Reason: Completed, Exit Code: 0", "CL501"),
     ("ERROR: Cannot install celery[redis]==5.3.4 and redis==5.0.1", "CL401"),
+    ("Liveness probe failed: HTTP probe failed with statuscode: 401", "CL302"),
+    ("ReadOnlyError: You can't write against a read only replica", "CL603"),
 ])
 def test_explain_finds_the_rule_from_a_code_a_name_or_a_pasted_error(query: str, code: str):
     result = run("explain", query)
