@@ -134,13 +134,19 @@ def scaling(deployment: Deployment, workload: Workload) -> str | None:
         return "it is a DaemonSet (one pod per node)"
     if workload.replicas is not None and workload.replicas > 1:
         return f"it has replicas: {workload.replicas}"
+    hpa = autoscaler_of(deployment, workload)
+    return f"the HorizontalPodAutoscaler '{hpa.name}' scales it" if hpa is not None else None
+
+
+def autoscaler_of(deployment: Deployment, workload: Workload):
+    """The HorizontalPodAutoscaler that scales a workload (same namespace), or None."""
     for obj in deployment.objects:
         if obj.kind == "HorizontalPodAutoscaler":
             target = dig(obj.data, "spec", "scaleTargetRef")
             if isinstance(target, dict) and target.get("kind") == workload.kind and \
                     target.get("name") == workload.name and \
                     (obj.namespace or "default") == (workload.namespace or "default"):
-                return f"the HorizontalPodAutoscaler '{obj.name}' scales it"
+                return obj
     return None
 
 

@@ -34,7 +34,8 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit
-from celerylint.model.kubernetes import dig, span
+from celerylint.model.kubernetes import span
+from celerylint.rules_support import autoscaler_of
 
 CODE = "CL506"
 NAME = "replicas-with-hpa"
@@ -45,17 +46,12 @@ FIXABLE = True
 
 def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
-    autoscalers = [o for o in deployment.objects if o.kind == "HorizontalPodAutoscaler"]
     for workload in deployment.workloads:
         spec = workload.data.get("spec")
         if workload.kind not in ("Deployment", "StatefulSet") or not isinstance(spec, dict) or \
                 "replicas" not in spec or not any(c.celery for c in workload.containers):
             continue  # a linter for Celery: other workloads are someone else's business
-        hpa = next((h for h in autoscalers
-                    if isinstance(dig(h.data, "spec", "scaleTargetRef"), dict)
-                    and dig(h.data, "spec", "scaleTargetRef", "kind") == workload.kind
-                    and dig(h.data, "spec", "scaleTargetRef", "name") == workload.name
-                    and (h.namespace or "default") == (workload.namespace or "default")), None)
+        hpa = autoscaler_of(deployment, workload)
         if hpa is None:
             continue
         source = workload.source

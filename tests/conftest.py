@@ -39,6 +39,15 @@ def cli(*args: str, cwd: Path | None = None, stdin: str | None = None) -> subpro
                           capture_output=True, env=env, timeout=300)
 
 
+def write(root: Path, files: dict[str, str]) -> Path:
+    """A small repository: relative path -> text."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
 @dataclass
 class Ran:
     returncode: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import FIXTURES, found, lint
+from conftest import FIXTURES, found, lint, write
 from celerylint.model.build import load
 
 SHOP = FIXTURES / "django-shop"
@@ -82,14 +82,6 @@ spec:
     assert config.value("task_default_queue") == "jobs"
     assert not config.value("beat_scheduler")  # a call we cannot evaluate: UNKNOWN, never a guess
     assert config.get("task_default_queue").span.line == 10  # the line in the manifest
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 WORKER = '''apiVersion: apps/v1

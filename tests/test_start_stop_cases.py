@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import lint, run
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+from conftest import lint, run, write
 
 
 def pod(containers: str, kind: str = "Pod", extra: str = "") -> str:
