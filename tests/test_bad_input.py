@@ -66,10 +66,31 @@ def test_alias_bomb_is_refused_quickly(tmp_path):
     assert "alias bomb" in message
 
 
-def test_deep_nesting_is_refused(tmp_path):
-    data, _ = run_on(tmp_path, {"deep.yaml": "[" * 10000 + "]" * 10000})
-    [(_, _, message)] = parse_errors(data)
-    assert "nesting is deeper" in message
+@pytest.mark.parametrize("depth", [600, 1500])
+def test_deep_block_nesting_is_a_parse_error_where_it_gets_too_deep(tmp_path, depth):
+    """Whichever refuses it (our guard at 400 levels, libyaml's own at 1,000), the user gets one
+    parse-error on a line of the nested block, not a traceback and not line 1."""
+    text = "".join("  " * i + "a:\n" for i in range(depth)) + "  " * depth + "b\n"
+    data, _ = run_on(tmp_path, {"deep.yaml": text})
+    [(path, line, message)] = parse_errors(data)
+    assert path == "deep.yaml" and 300 < line <= 1001 and message
+
+
+def test_deep_flow_nesting_is_refused_in_bounded_memory():
+    import tracemalloc
+
+    from celerylint.parse import yamlnodes
+    from celerylint.sources import ParseProblem, SourceFile
+
+    source = SourceFile("deep.yaml", "yaml", "[" * 100_000 + "]" * 100_000, None)
+    tracemalloc.start()
+    try:
+        [problem] = list(yamlnodes.load(source))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(problem, ParseProblem) and problem.line == 1
+    assert peak < 20_000_000  # the 200 KB input is refused, never expanded
 
 
 def test_binary_and_oversized_files_are_skipped_with_a_notice(tmp_path):
