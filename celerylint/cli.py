@@ -247,12 +247,14 @@ def explain(query: tuple[str, ...]) -> None:
 
     text = " ".join(query)
     found = explain_query(text, all_rules())
-    if not found:
-        _fail(f"no rule explains {text!r}: try `celerylint rules`")
-    best = found[0]
-    click.echo(f"{best.code} {best.doc}")
-    if len(found) > 1:
-        click.echo("\nAlso related: " + ", ".join(f"{r.code} {r.name}" for r in found[1:4]))
+    if not found.confident:
+        closest = ", ".join(f"{r.code} {r.name}" for r in found.rules[:3])
+        _fail(f"no rule explains {text!r} well" + (f" (closest, weak matches: {closest})"
+                                                  if closest else "") + ": try `celerylint rules`")
+    best = found.rules[0]
+    click.echo(f"{best.code} {best.doc}\n\nDocumentation: {best.doc_url}")
+    if len(found.rules) > 1:
+        click.echo("\nAlso related: " + ", ".join(f"{r.code} {r.name}" for r in found.rules[1:4]))
 
 
 @main.command("problem-matcher")

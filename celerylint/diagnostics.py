@@ -7,7 +7,7 @@ Positions are 1-based; ``end_column`` is exclusive, as in LSP and SARIF.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Severity(str, enum.Enum):
@@ -27,6 +27,15 @@ class Span:
     column: int
     end_line: int
     end_column: int
+
+
+@dataclass(frozen=True)
+class Related:
+    """Another place that explains a finding (a route to the queue, a hop to celery): shown as
+    SARIF ``relatedLocations`` and JSON ``related``, so messages need no line numbers."""
+
+    span: Span
+    message: str
 
 
 class Applicability(str, enum.Enum):
@@ -69,6 +78,7 @@ class Finding:
     hint: str = ""
     severity: Severity | None = None  # None: the rule's default
     fix: Fix | None = None
+    related: list[Related] = field(default_factory=list)
 
 
 @dataclass
@@ -82,10 +92,21 @@ class Diagnostic:
     message: str
     hint: str = ""
     fix: Fix | None = None
+    related: list[Related] = field(default_factory=list)
+    fingerprint: str = ""  # stable across line moves (see suppress.Locator)
 
     @property
     def path(self) -> str:
         return self.span.path
+
+    @property
+    def stable_id(self) -> str:
+        """The fingerprint, or for a diagnostic made outside a run a hash of rule, file and
+        message (never of a position)."""
+        import hashlib
+
+        return self.fingerprint or hashlib.sha256(f"{self.code}\0{self.path}\0{self.message}".encode(
+            "utf-8", "surrogateescape")).hexdigest()
 
     def sort_key(self) -> tuple:
         s = self.span

@@ -75,6 +75,18 @@ class Rule:
         return match.group(1).strip() if match else ""
 
     @property
+    def doc_url(self) -> str:
+        from celerylint import RULE_DOCS
+
+        return f"{RULE_DOCS}/{self.name}.md"
+
+    @property
+    def security_severity(self) -> float | None:
+        """CVSS-like score (0-10) of a rule about security (``SECURITY_SEVERITY`` in its module);
+        GitHub code scanning ranks such alerts by it."""
+        return getattr(self.module, "SECURITY_SEVERITY", None)
+
+    @property
     def fixable(self) -> bool:
         """Whether the rule proposes fixes (``FIXABLE = True`` in its module)."""
         return getattr(self.module, "FIXABLE", False)
@@ -125,8 +137,12 @@ def analyse(deployment: Deployment, settings: Settings, config=None, inline: boo
     found = _collect(plain, context, errors)
     outcome = suppress.apply(found, deployment, config, inline, context.directives)
     kept = outcome.kept + _collect(meta, context, errors)
+    locator = suppress.Locator(deployment)
     for diagnostic in kept:
         diagnostic.severity = _severity(config, diagnostic)
+        diagnostic.fingerprint = locator.fingerprint(diagnostic)
+    for diagnostic, _ in outcome.suppressed:
+        diagnostic.fingerprint = locator.fingerprint(diagnostic)
     return Analysis(sorted(kept, key=Diagnostic.sort_key), outcome.suppressed)
 
 
@@ -162,39 +178,70 @@ def _collect(rules: list[Rule], context: Context, errors: list[str] | None) -> l
             if rule.fixable and finding.fix is None:
                 hint += " (no automatic fix for this case)"
             diagnostic = Diagnostic(rule.code, rule.name, finding.severity or rule.severity,
-                                    finding.span, finding.message, hint, finding.fix)
+                                    finding.span, finding.message, hint, finding.fix,
+                                    finding.related)
             # a requirements file reached directly and through -r reports once
             diagnostics.setdefault((rule.code, finding.span, finding.message), diagnostic)
     return sorted(diagnostics.values(), key=Diagnostic.sort_key)
 
 
 _STOPWORDS = frozenset({"the", "and", "for", "with", "from", "that", "this", "not", "are", "was",
-                        "error", "errno", "celery", "info", "warning", "critical", "mainprocess"})
+                        "error", "errno", "celery", "info", "warning", "critical", "mainprocess",
+                        "you", "your", "can", "has", "have", "but", "all", "its", "our", "how"})
 
 
 def _normal(text: str) -> str:
     return " ".join(re.sub(r"[\"'`]", "", text.lower()).split())
 
 
-def explain_query(query: str, rules: list[Rule]) -> list[Rule]:
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9_./-]{3,}", text) if w not in _STOPWORDS}
+
+
+@dataclass
+class Explanation:
+    """Rules a query refers to, best first, and whether the best one is a confident match."""
+
+    rules: list[Rule]
+    confident: bool
+
+
+def explain_query(query: str, rules: list[Rule]) -> Explanation:
     """Rules that a code, a name, or a pasted log line or symptom refers to, best first.
 
-    A pasted message is matched against each rule's *Symptoms* (the log lines users see): the
-    whole message found there wins, then the share of its words found there, then in the rest of
-    the documentation."""
+    A pasted message is matched against each rule's *Symptoms* (the log lines users see) and the
+    rest of its documentation, each word weighted by how few rules mention it (a word every rule
+    uses says nothing, a word no rule uses weighs most). The best rule is a confident answer
+    when the whole message is in its Symptoms, or when its documentation covers at least 60% of
+    the weight of the message's words; otherwise the matches are only the closest, weak ones."""
+    import math
+
     text = query.strip()
     exact = [r for r in rules if text.upper() == r.code or text.lower() == r.name]
     if exact:
-        return exact
+        return Explanation(exact, True)
     wanted = _normal(text)
-    words = {w for w in re.findall(r"[a-z0-9_./-]{3,}", wanted) if w not in _STOPWORDS}
+    docs = {r.code: (_normal(r.section("Symptoms")), _normal(r.doc)) for r in rules}
+    vocabulary = {r.code: (_words(docs[r.code][0]), _words(docs[r.code][1])) for r in rules}
+    weights = {}
+    total = 0.0  # words no rule mentions weigh most: a message about something else
+    for word in _words(wanted):
+        mentioned = sum(1 for symptoms, doc in vocabulary.values() if word in doc)
+        weight = math.log((1 + len(rules)) / max(mentioned, 1))
+        total += weight
+        if mentioned:
+            weights[word] = weight
     scored = []
     for rule in rules:
-        symptoms = _normal(rule.section("Symptoms"))
-        doc = _normal(rule.doc)
-        score = (100 if wanted and wanted in symptoms else 0) + \
-            sum(3 for w in words if w in symptoms) + sum(1 for w in words if w in doc)
+        symptoms, doc = vocabulary[rule.code]
+        whole = bool(wanted) and wanted in docs[rule.code][0]
+        covered = sum(w for word, w in weights.items() if word in doc)
+        score = (100 if whole else 0) + sum(3 * w for word, w in weights.items() if word in symptoms) \
+            + covered
         if score:
-            scored.append((score, rule))
-    scored.sort(key=lambda pair: -pair[0])
-    return [rule for _, rule in scored]
+            scored.append((score, whole, covered, rule))
+    scored.sort(key=lambda item: -item[0])
+    if not scored:
+        return Explanation([], False)
+    _, whole, covered, _ = scored[0]
+    return Explanation([rule for *_, rule in scored], whole or covered >= 0.6 * total)

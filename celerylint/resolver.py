@@ -74,6 +74,20 @@ def newest_fitting(pinned: Sequence, culprit, conflict: Conflict, python: str | 
     return None
 
 
+def fitting_range(pinned: Sequence, culprit, conflict: Conflict, python: str | None,
+                  allow_pre: bool = False) -> SpecifierSet | None:
+    """The range the requiring release asks for, when the set installs with the culprit's range
+    replaced by it (``redis>=5.0`` -> ``redis>=4.5.2,<5.0.0,!=4.5.5``)."""
+    from dataclasses import replace
+
+    if conflict.needed is None or not str(conflict.needed):
+        return None
+    requirement = Requirement(str(culprit.requirement))
+    requirement.specifier = conflict.needed
+    trial = [replace(p, requirement=requirement) if p is culprit else p for p in pinned]
+    return conflict.needed if check(trial, python or conflict.python, allow_pre) is None else None
+
+
 def known(name: str) -> bool:
     return canonicalize_name(name) in releases()
 
@@ -206,6 +220,7 @@ class Conflict:
     python: str
     needed: SpecifierSet | None = None  # what a release requires of the culprit's package
     about_python: bool = False  # no release fits the interpreter (Requires-Python)
+    requirer: object | None = None  # the user's requirement that pulls in the other side
 
 
 def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str, SpecifierSet],
@@ -287,8 +302,10 @@ def _explain(causes, wanted: list[Wanted], constraints: dict[str, Wanted], pytho
     if user is not None:
         pinned = f"{user.name}{format_specifier(user.specifier)}"
         how = "constrained" if user.origin.constraint else "pinned"
-        message = f"{chain}{who} {verb} {needed}, but {pinned} is {how} at {user.origin.where}"
-        return Conflict(user.origin, message, python, cause.requirement.specifier)
+        message = f"{chain}{who} {verb} {needed}, but {pinned} is {how} in {user.origin.where}"
+        requirer = (by_name.get(parent.release.name) or _requirer(parent, by_name, python))
+        return Conflict(user.origin, message, python, cause.requirement.specifier,
+                        requirer=requirer.origin if requirer is not None else None)
     other = next((c for c in from_releases if c.requirement.name == cause.requirement.name
                   and c.parent.release.name != parent.release.name), None)
     detail = ""
@@ -307,11 +324,29 @@ def _describe(candidate: Candidate, versions: list[Version]) -> str:
     return f"{name} {candidate.release.version}{extras}"
 
 
+def _requirer(parent: Candidate, by_name: dict[str, Wanted], python: str) -> Wanted | None:
+    """The user's requirement whose newest allowed release pulls ``parent`` in."""
+    found = _pulled_in(parent, by_name, python)
+    return found[0] if found else None
+
+
 def _chain(parent: Candidate, by_name: dict[str, Wanted], python: str) -> str:
     """"celery 5.5.3 [redis] requires kombu[redis]>=5.5.2,<5.6, and " when the user did not
     ask for ``parent`` themselves but a package they pinned pulls it in."""
     if parent.release.name in by_name:
         return ""
+    found = _pulled_in(parent, by_name, python)
+    if found is None:
+        return ""
+    user, release, requirement = found
+    extras = f" [{','.join(sorted(user.extras))}]" if user.extras else ""
+    extra_text = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+    return (f"{release.name} {release.version}{extras} requires {requirement.name}"
+            f"{extra_text}{format_specifier(requirement.specifier)}, and ")
+
+
+def _pulled_in(parent: Candidate, by_name: dict[str, Wanted], python: str):
+    """``(user requirement, its release, its Requires-Dist entry)`` that brings ``parent``."""
     for user in by_name.values():
         allowed = [r for r in releases()[user.name]
                    if user.specifier.contains(r.version, prereleases=True)]
@@ -323,11 +358,8 @@ def _chain(parent: Candidate, by_name: dict[str, Wanted], python: str) -> str:
                     canonicalize_name(e) for e in requirement.extras) != parent.extras:
                 continue
             if any(_marker_true(requirement.marker, python, e) for e in user.extras | {""}):
-                extras = f" [{','.join(sorted(user.extras))}]" if user.extras else ""
-                extra_text = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
-                return (f"{release.name} {release.version}{extras} requires {requirement.name}"
-                        f"{extra_text}{format_specifier(requirement.specifier)}, and ")
-    return ""
+                return user, release, requirement
+    return None
 
 
 def _explain_python(causes, python: str, python_known: bool) -> Conflict:

@@ -102,8 +102,17 @@ def launch_invocations(deployment):
 
 
 def reached(launch) -> str:
-    """`` (k8s/w.yaml:21 runs /start, /start is compose/start)`` when scripts were followed."""
-    return f" ({launch.via()})" if len(launch.hops) > 1 else ""
+    """`` (through compose/start)`` when entry scripts were followed to celery; each step is in
+    ``hops(launch)``."""
+    return f" (through {' and '.join(launch.scripts)})" if launch.scripts else ""
+
+
+def hops(launch) -> list:
+    """Each step from the container to celery as a related location, when there are several."""
+    from celerylint.diagnostics import Related
+
+    return [Related(h.span, h.text) for h in launch.hops if h.span is not None] \
+        if len(launch.hops) > 1 else []
 
 
 LONG_RUNNING = frozenset({"worker", "beat", "flower", "events", "multi"})

@@ -31,6 +31,11 @@ SKIPPED_DIRS = frozenset(
 YAML = "yaml"
 DOCKERFILE = "dockerfile"
 REQUIREMENTS = "requirements"
+PYTHON = "python"
+
+#: Extensions of other languages: a file named so is never sniffed as a Dockerfile.
+_OTHER_LANGUAGES = (".py", ".sh", ".bash", ".md", ".rst", ".toml", ".ini", ".cfg", ".js", ".ts",
+                    ".go", ".rb", ".j2", ".tpl", ".conf")
 
 
 def classify(path: Path) -> str | None:
@@ -52,18 +57,22 @@ def classify(path: Path) -> str | None:
 
 
 def sniff(name: str, text: str) -> str | None:
-    """The kind of a file named on the command line whose name says nothing, from its text: a
-    Dockerfile when it starts with FROM or ARG, a requirements file when named so, a Kubernetes
-    manifest (YAML or JSON) when it has ``apiVersion`` and ``kind``; else None."""
+    """The kind of a file named on the command line whose name says nothing, from its name and
+    text together: a Python module when it ends in ``.py``, a requirements file when named so, a
+    Dockerfile when it starts with FROM or ARG (and its extension is not another language's), a
+    Kubernetes manifest (YAML or JSON) when it has ``apiVersion`` and ``kind``; else None."""
     lower = name.lower()
+    if lower.endswith(".py"):
+        return PYTHON
     if "requirements" in lower or "constraints" in lower:
         return REQUIREMENTS
-    for line in text[:65536].splitlines():
-        word = line.strip().split(" ", 1)[0].upper()
-        if word and not word.startswith("#"):
-            if word in ("FROM", "ARG"):
-                return DOCKERFILE
-            break
+    if not lower.endswith(_OTHER_LANGUAGES):
+        for line in text[:65536].splitlines():
+            word = line.strip().split(" ", 1)[0].upper()
+            if word and not word.startswith("#"):
+                if word in ("FROM", "ARG"):
+                    return DOCKERFILE
+                break
     if re.search(r"""^\s*["']?apiVersion["']?\s*:""", text, re.M) and \
             re.search(r"""^\s*["']?kind["']?\s*:""", text, re.M):
         return YAML
@@ -140,6 +149,47 @@ def display_path(path: Path) -> str:
     if rel.startswith(".." + os.sep) or rel == "..":
         rel = str(path)
     return rel.replace(os.sep, "/")
+
+
+#: Files that mark the top of a project, nearest first: version control, Python packaging, Django.
+PROJECT_MARKERS = (".git", "pyproject.toml", "setup.cfg", "setup.py", "manage.py")
+
+
+def project_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` holding a version-control or Python project
+    marker (``.git``, ``pyproject.toml``, ``setup.cfg``, ``setup.py``, ``manage.py``), or None."""
+    try:
+        here = start.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return None
+    for directory in [here if here.is_dir() else here.parent, *here.parents]:
+        for marker in PROJECT_MARKERS:
+            try:
+                if (directory / marker).exists():
+                    return directory
+            except OSError:
+                continue
+    return None
+
+
+def checked_roots(paths: list[str]) -> list[Path]:
+    """The directories a run may read from: each checked directory (a file's own directory),
+    then the project root found above the first of them, so that ``celerylint check k8s/`` still
+    finds the app module that ``-A proj`` names, with or without git."""
+    roots: list[Path] = []
+    for path in paths:
+        if path == "-":
+            continue
+        try:
+            resolved = Path(path).resolve()
+        except (OSError, RuntimeError):
+            continue
+        roots.append(resolved if resolved.is_dir() else resolved.parent)
+    if roots:
+        top = project_root(roots[0])
+        if top is not None:
+            roots.append(top)
+    return list(dict.fromkeys(roots)) or [Path.cwd()]
 
 
 def walk(paths: list[str]) -> Iterator[tuple[Path, str | None, bool]]:

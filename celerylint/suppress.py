@@ -20,6 +20,7 @@ SARIF (``suppressions``) outputs.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -140,20 +141,52 @@ def apply(diagnostics: list[Diagnostic], deployment: Deployment, config: Config,
     return outcome
 
 
-# -- baseline ----------------------------------------------------------------------------------
+# -- fingerprints and the baseline ----------------------------------------------------------
 
-def fingerprint(d: Diagnostic, deployment: Deployment) -> str:
-    """Survives lines moving: rule, file, the offending line's text, and the object it is in."""
-    source = next((s for s in deployment.sources if s.path == d.path), None)
-    text = source.lines[d.span.line - 1] if source and d.span.line <= len(source.lines) else ""
-    snippet = " ".join(text.split())
-    owner = next((f"{o.kind}/{o.namespace or ''}/{o.name}" for o in deployment.objects
-                  if o.source.path == d.path and o.data.pos[0] <= d.span.line <= o.data.pos[2]), "")
-    return hashlib.sha256(f"{d.code}\0{d.path}\0{snippet}\0{owner}".encode()).hexdigest()[:24]
+class Locator:
+    """Keys of findings that survive lines moving: the offending line's text (whitespace
+    normalised) and the object it is in, looked up through indexes built once per run."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.sources = {s.path: s for s in deployment.sources}
+        self.objects: dict[str, list[tuple[int, int, str]]] = {}
+        for o in deployment.objects:
+            self.objects.setdefault(o.source.path, []).append(
+                (o.data.pos[0], o.data.pos[2], f"{o.kind}/{o.namespace or ''}/{o.name}"))
+        for spans in self.objects.values():
+            spans.sort()
+        self.starts = {path: [first for first, _, _ in spans] for path, spans in self.objects.items()}
+
+    def key(self, d: Diagnostic) -> tuple[str, str]:
+        source = self.sources.get(d.path)
+        text = source.lines[d.span.line - 1] if source and d.span.line <= len(source.lines) else ""
+        owner = ""
+        spans = self.objects.get(d.path)
+        if spans:
+            index = bisect.bisect_right(self.starts[d.path], d.span.line) - 1
+            if index >= 0 and spans[index][0] <= d.span.line <= spans[index][1]:
+                owner = spans[index][2]
+        return " ".join(text.split()), owner
+
+    def baseline(self, d: Diagnostic) -> str:
+        """The baseline's key: rule, file, line text and object."""
+        snippet, owner = self.key(d)
+        return _hash(d.code, d.path, snippet, owner)[:24]
+
+    def fingerprint(self, d: Diagnostic) -> str:
+        """SARIF's and GitLab's key: the baseline's plus the message (two findings of one rule on
+        one line differ by it); messages carry no line numbers, so it survives lines moving."""
+        snippet, owner = self.key(d)
+        return _hash(d.code, d.path, snippet, owner, d.message)
+
+
+def _hash(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def write_baseline(path: Path, diagnostics: list[Diagnostic], deployment: Deployment) -> None:
-    entries = [{"fingerprint": fingerprint(d, deployment), "code": d.code, "name": d.name,
+    locator = Locator(deployment)
+    entries = [{"fingerprint": locator.baseline(d), "code": d.code, "name": d.name,
                 "path": d.path} for d in diagnostics]
     path.write_text(json.dumps({"version": 1, "findings": entries}, indent=2) + "\n")
 
@@ -171,8 +204,9 @@ def subtract_baseline(diagnostics: list[Diagnostic], baseline: Counter,
     """Findings not in the baseline (each baseline entry absorbs one finding), and how many were."""
     left = Counter(baseline)
     kept, absorbed = [], 0
+    locator = Locator(deployment)
     for d in diagnostics:
-        key = fingerprint(d, deployment)
+        key = locator.baseline(d)
         if left[key] > 0:
             left[key] -= 1
             absorbed += 1

@@ -30,7 +30,7 @@ from typing import Iterator
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_flag
-from celerylint.rules_support import launch_invocations, reached
+from celerylint.rules_support import hops, launch_invocations, reached
 
 CODE = "CL104"
 NAME = "beat-with-green-pool"
@@ -54,4 +54,4 @@ def check(context: Context) -> Iterator[Finding]:
             "eventlet/gevent pools: use standalone beat instead.)",
             "run beat as its own process (celery -A app beat, one replica) and drop -B",
             fix=Fix("remove -B (then run beat in its own workload)", edits,
-                    Applicability.UNSAFE) if edits else None)
+                    Applicability.UNSAFE) if edits else None, related=hops(launch))

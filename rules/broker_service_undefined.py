@@ -25,8 +25,11 @@ for a `localhost` URL. No automatic fix: which broker is meant is yours to say.
 ## When it stays silent
 - hosts outside the cluster (`redis.example.com`, managed Redis), Services in namespaces the
   repository defines no Service for (they may come from another repository or chart);
-- repositories with a Helm chart (`Chart.yaml`), a HelmRelease or Argo CD Application, or a
-  Redis/RabbitMQ operator resource: their Services are not in the manifests;
+- repositories with a Helm chart (`Chart.yaml`), a HelmRelease, Flux Kustomization or Argo CD
+  Application, or a Redis/RabbitMQ operator resource: their Services are not in the manifests;
+- a kustomization that can create or rename Services: `namePrefix`/`nameSuffix`, `helmCharts`,
+  generator or transformer plugins, or `resources` that are remote or were not read. A
+  kustomization that only lists the checked files changes no Service, so it keeps the rule on;
 - URLs built from variables, and `sqs://`, `memory://` or other non-network transports.
 
 ## References
@@ -37,13 +40,19 @@ for a `localhost` URL. No automatic fix: which broker is meant is yours to say.
 
 from __future__ import annotations
 
+import os
 from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
 from celerylint.rules_support import LOCALHOSTS, broker_targets, is_redis, services
 
-GENERATORS = frozenset({"HelmRelease", "HelmChart", "Application", "Kustomization"})
+#: Objects that deploy other manifests (Flux, Argo CD, Helm controllers): their Services are
+#: not in the repository's files.
+GENERATORS = frozenset({"HelmRelease", "HelmChart", "Application", "ApplicationSet"})
+#: kustomization keys that can add or rename Services.
+RENAMING = ("namePrefix", "nameSuffix", "helmCharts", "helmChartInflationGenerator",
+            "generators", "transformers")
 
 CODE = "CL602"
 NAME = "broker-service-undefined"
@@ -55,11 +64,14 @@ def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     defined = services(deployment)
     namespaces = {ns for _, ns in defined}
-    # Services a chart dependency or an operator creates are not in the manifests
+    # Services a chart dependency, an operator or a kustomization creates are not in the files
+    read = _read_paths(deployment) if deployment.kustomizations else set()
     generated = any(s.path.endswith(("Chart.yaml", "requirements.yaml", "helmfile.yaml"))
                     for s in deployment.sources) or any(
         o.kind in GENERATORS or "redis" in o.kind.lower() or "rabbitmq" in o.kind.lower()
-        for o in deployment.objects)
+        or (o.kind == "Kustomization" and "fluxcd.io" in o.api_version)
+        for o in deployment.objects) or any(
+        _adds_services(k, read) for k in deployment.kustomizations)
     # one finding per place the URL is written, naming every container that uses it
     found: dict[tuple, list[str]] = {}
     for container, setting, _, where, host, target in broker_targets(deployment):
@@ -84,3 +96,33 @@ def check(context: Context) -> Iterator[Finding]:
                           "namespace's other Services are here: the host does not resolve (Name "
                           "or service not known)",
                           f"define the Service {target[0]}, or point the URL at one that exists")
+
+
+def _read_paths(deployment) -> set[str]:
+    """Every file read, and every directory above one."""
+    paths: set[str] = set()
+    for source in deployment.sources:
+        path = source.abspath
+        while path and path not in paths:
+            paths.add(path)
+            path = os.path.dirname(path) if os.path.dirname(path) != path else None
+    return paths
+
+
+def _adds_services(kustomization, read: set[str]) -> bool:
+    """Whether a kustomization can create or rename Services we do not see: a name prefix or
+    suffix, Helm charts, generator or transformer plugins, or resources that are remote or were
+    not read. A kustomization that only lists files of the checked tree changes no Service."""
+    data = kustomization.data
+    if any(data.get(key) for key in RENAMING):
+        return True
+    base = os.path.dirname(kustomization.source.abspath or "")
+    for key in ("resources", "bases", "components"):
+        entries = data.get(key)
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, str) or "://" in entry or "?ref=" in entry or \
+                    entry.startswith(("github.com/", "git@", "gitlab.com/")):
+                return True
+            if os.path.normpath(os.path.join(base, entry)) not in read:
+                return True
+    return False

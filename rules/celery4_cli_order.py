@@ -34,13 +34,11 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from packaging.version import Version
-
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import add_args, remove_words
 from celerylint.model import Deployment
-from celerylint.rules_support import launch_invocations, reached
+from celerylint.rules_support import hops, launch_invocations, reached
 
 CODE = "CL505"
 NAME = "celery4-cli-order"
@@ -50,13 +48,17 @@ FIXABLE = True
 
 
 def allows_celery5(deployment: Deployment) -> bool:
-    specifiers = [p.requirement.specifier for s in deployment.requirement_sets
-                  for p in s.requirements if p.name == "celery"]
-    if not specifiers:
-        return True  # nothing pins Celery: pip installs the newest, a 5.x
-    # a pin or constraint anywhere that excludes Celery 5 means the project is on Celery 4
-    return all(any(spec.contains(Version(v), prereleases=True)
-                   for v in ("5.0.0", "5.3.6", "5.6.3", "5.9.0")) for spec in specifiers)
+    """False when a requirement anywhere (requirements files, ``pip install`` in a container or
+    a Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x releases."""
+    from celerylint.resolver import releases
+
+    recorded = [r.version for r in releases().get("celery", [])]
+    for requirement in (p.requirement for s in deployment.requirement_sets
+                        for p in s.requirements if p.name == "celery"):
+        admitted = [v for v in recorded if requirement.specifier.contains(v, prereleases=True)]
+        if admitted and all(v.major < 5 for v in admitted):
+            return False
+    return True  # nothing pins Celery 4: pip installs the newest, a 5.x
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -88,4 +90,4 @@ def check(context: Context) -> Iterator[Finding]:
             f"Celery 5 no longer accepts {option.flag.text} after the subcommand and exits with "
             "'Error: No such option'",
             f"write celery {option.flag.text} {option.value or '<app>'} {invocation.subcommand} ...",
-            fix=fix)
+            fix=fix, related=hops(launch))

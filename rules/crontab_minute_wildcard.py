@@ -46,9 +46,8 @@ RESTRICTING = ("hour", "day_of_week", "day_of_month", "month_of_year")
 
 def check(context: Context) -> Iterator[Finding]:
     sources = {s.path: s for s in context.deployment.sources}
-    for container in context.deployment.containers():
-        config = container.app_config
-        schedule = config.get("beat_schedule") if config else None
+    for config in context.deployment.apps:
+        schedule = config.get("beat_schedule")
         if schedule is None or not isinstance(schedule.value, dict):
             continue
         for name, entry in schedule.value.items():

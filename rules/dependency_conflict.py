@@ -24,11 +24,13 @@ resolver core (resolvelib) over the recorded metadata of every release, offline.
 Drop the conflicting pin and let the Celery extra choose (`celery[redis]==5.3.4` alone), pin a
 version inside the required range, or move Celery to a release that accepts your pin.
 
-Automatic fix: re-pins the conflicting `==` requirement, where it is written (requirements file,
-Dockerfile `RUN`, container command), to the newest release with which the whole set resolves;
-comments and markers stay. Safe, except on a line with `--hash` options (unsafe: the hashes must
-be regenerated). None for ranges (your intent to revise), for `Requires-Python` conflicts, and
-when no release fits.
+Automatic fix, where the requirement is written (requirements file, Dockerfile `RUN`, container
+command); comments and markers stay:
+- an `==` pin is re-pinned to the newest release with which the whole set resolves;
+- a range (`redis>=5.0`) becomes the range the requiring release asks for
+  (`redis>=4.5.2,<5.0.0,!=4.5.5`) when the whole set then resolves, else the newest fitting pin.
+Safe, except on a line with `--hash` options (unsafe: the hashes must be regenerated). None for
+`Requires-Python` conflicts and when no release fits.
 
 ## When it stays silent
 - packages outside Celery's stack, and requirements naming a release the recorded data does not
@@ -50,7 +52,7 @@ from typing import Iterator
 import re
 
 from celerylint import resolver
-from celerylint.diagnostics import Applicability, Finding, Fix, Severity
+from celerylint.diagnostics import Applicability, Finding, Fix, Related, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit
 from celerylint.model import RequirementSet
@@ -78,34 +80,54 @@ def check(context: Context) -> Iterator[Finding]:
         if requirement_set.python:
             python = (f" ({requirement_set.python_source})" if conflict.about_python else
                       f" (Python {requirement_set.python}, from {requirement_set.python_source})")
+        requirer = conflict.requirer
+        related = [Related(requirer.span, f"{requirer.text.strip()} asks for it here")] \
+            if requirer is not None and requirer.span != conflict.culprit.span else []
         yield Finding(
             conflict.culprit.span,
             f"{conflict.message}{python}: pip fails with ResolutionImpossible",
             "drop the conflicting pin and let Celery's extra choose, pin a version inside the "
             "required range, or change the Celery version",
-            fix=_fix(requirement_set, conflict, sources),
+            fix=_fix(requirement_set, conflict, sources), related=related,
         )
 
 
 def _fix(requirement_set: RequirementSet, conflict: resolver.Conflict,
          sources: dict[str, SourceFile]) -> Fix | None:
-    """Re-pin the culprit to the newest release that lets the whole set install."""
+    """Re-pin the culprit to the newest release that lets the whole set install; a range is
+    rewritten to the range the requiring release asks for, when the set then installs."""
     culprit = conflict.culprit
-    specifier = list(culprit.requirement.specifier)
-    if len(specifier) != 1 or specifier[0].operator != "==" or culprit.span.path not in sources:
-        return None  # only exact pins are rewritten; a range is the user's intent to revise
-    version = resolver.newest_fitting(requirement_set.requirements, culprit, conflict,
-                                      requirement_set.python, requirement_set.allow_pre)
+    if culprit.span.path not in sources:
+        return None
     source = sources[culprit.span.path]
     span = culprit.span
     start, end = source.offset(span.line, span.column), source.offset(span.end_line, span.end_column)
     found = source.text.find(culprit.text, start, end + 1)
     match = _SPECIFIER.match(culprit.text)
-    if version is None or found < 0 or not match:
+    if found < 0 or not match:
         return None
-    new_text = f"{match.group(1)}=={version}{match.group(3)}"
-    title = f"pin {culprit.name}=={version}, the newest release that fits"
+    specifier = list(culprit.requirement.specifier)
+    exact = len(specifier) == 1 and specifier[0].operator == "=="
+    args = (requirement_set.requirements, culprit, conflict, requirement_set.python,
+            requirement_set.allow_pre)
+    fitting = None if exact else resolver.fitting_range(*args)
+    if fitting is not None:
+        wanted = resolver.format_specifier(fitting)
+        title = f"require {culprit.name}{wanted}, the range {_requirer(conflict)}asks for"
+    else:
+        version = resolver.newest_fitting(*args)
+        if version is None:
+            return None
+        wanted = f"=={version}"
+        title = f"pin {culprit.name}=={version}, the newest release that fits"
+    new_text = f"{match.group(1)}{wanted}{match.group(3)}"
+    edits = [edit(source, found, found + len(culprit.text), new_text)]
     if culprit.hashed:
         return Fix(title + " (unsafe: the --hash values on this line must be regenerated)",
-                   [edit(source, found, found + len(culprit.text), new_text)], Applicability.UNSAFE)
-    return Fix(title, [edit(source, found, found + len(culprit.text), new_text)])
+                   edits, Applicability.UNSAFE)
+    return Fix(title, edits)
+
+
+def _requirer(conflict: resolver.Conflict) -> str:
+    requirer = conflict.requirer
+    return f"{requirer.text.strip()} " if requirer is not None else ""

@@ -40,6 +40,8 @@ NAME = "force-root"
 SEVERITY = Severity.WARNING
 SUMMARY = "C_FORCE_ROOT is set: any value, even \"false\", switches off Celery's root check"
 FIXABLE = True
+#: A root worker that accepts pickle runs any code a broker client sends, as root.
+SECURITY_SEVERITY = 6.5
 
 
 def check(context: Context) -> Iterator[Finding]:

@@ -34,7 +34,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_words
-from celerylint.rules_support import launch_invocations, reached
+from celerylint.rules_support import hops, launch_invocations, reached
 
 CODE = "CL504"
 NAME = "logfile-in-container"
@@ -58,4 +58,5 @@ def check(context: Context) -> Iterator[Finding]:
             f"celery {invocation.subcommand} in {launch.label}{reached(launch)} logs to "
             f"{option.value}: kubectl logs stays empty and the file is never rotated",
             "drop --logfile: celery logs to stderr, which the runtime collects",
-            fix=Fix(f"remove {' '.join(w.text for w in words)}", edits) if edits else None)
+            fix=Fix(f"remove {' '.join(w.text for w in words)}", edits) if edits else None,
+            related=hops(launch))

@@ -37,7 +37,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import reached, slow_step
+from celerylint.rules_support import hops, reached, slow_step
 
 CODE = "CL503"
 NAME = "pip-install-at-start"
@@ -62,4 +62,4 @@ def check(context: Context) -> Iterator[Finding]:
             "network-dependent starts that fail with the package index and can trip its "
             "probes",
             "install the packages in the image (Dockerfile RUN pip install ...) and run that "
-            "image")
+            "image", related=hops(launch))

@@ -4,6 +4,9 @@
 An `exec` liveness probe whose command always succeeds: `true`, `exit 0`, `echo ...`, anything
 ending in `|| true` or `|| exit 0`, or a Python one-liner that only imports or builds the app
 (`python -c "import proj"`, `celery -A proj report`), contacting neither broker nor worker.
+Python programs are judged on their syntax tree, whatever their layout: a `try:` that builds the
+app with `Celery(...)` and `config_from_object(...)`, then `sys.exit(0)`, with `sys.exit(1)` only
+in its `except`, fails when the image is broken, never when the worker hangs.
 
 ## Symptoms
 - A worker that hangs (stuck on a lost broker connection, a deadlocked task, an exhausted pool)
@@ -21,11 +24,14 @@ No automatic fix: what "alive" means is the application's decision.
 
 ## When it stays silent
 - readiness and startup probes; HTTP and TCP probes; any command that can exit non-zero;
+- a Python program that calls anything beyond importing, building or configuring the app and
+  exiting (`app.control.ping(...)`, `os.stat(...)` of a heartbeat file, a socket), or that exits
+  non-zero or raises outside an `except` handler;
 - containers that do not run celery.
 
 ## References
 - Kubernetes docs, liveness probes; celery/celery#4079 (no official probe command).
-- `../shared/reference/celery-failure-modes.md` §7 (probe alternatives).
+- Seed post-mortem 000: its "fixed" probe built the app in a `try:` and exited 0.
 """
 
 from __future__ import annotations
@@ -83,10 +89,51 @@ def _always_succeeds(argv: list[str]) -> str | None:
         return f"runs `{' '.join(words)}`"
     if name == "echo":
         return "only echoes"
-    if shell.is_python(name) and len(words) >= 3 and words[1] == "-c" and all(
-            re.fullmatch(r"(import [\w., ]+|from [\w.]+ import [\w., ]+|[\w.]+|pass)", part.strip())
-            for part in words[2].replace("\n", ";").split(";") if part.strip()):
-        return "only imports modules"
+    if shell.is_python(name) and len(words) >= 3 and words[1] == "-c":
+        return _inert_python(words[2])
     if name == "celery" and any(w in ("report", "--version", "--help") for w in words[1:]):
         return f"runs `{' '.join(words)}`, which contacts neither broker nor worker"
     return None
+
+
+#: Calls that build or configure an app, or end the program: none contacts a broker or a worker.
+_INERT_CALLS = frozenset({
+    "Celery", "config_from_object", "autodiscover_tasks", "setup", "exit", "quit", "print",
+    "setdefault", "get", "getenv", "update", "import_module", "get_wsgi_application",
+})
+
+
+def _inert_python(code: str) -> str | None:
+    """Why a ``python -c`` program can never report a dead worker, or None when it may.
+
+    Decided on the syntax tree, whatever its layout: every call only imports, builds or configures
+    the app (``Celery(...)``, ``config_from_object``, ``django.setup()``) or exits, and nothing
+    outside an ``except`` handler exits non-zero or raises. Such a program fails only when the
+    image itself is broken, never when the worker hangs."""
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    handlers = {id(n) for h in ast.walk(tree) if isinstance(h, ast.ExceptHandler)
+                for n in ast.walk(h)}
+    calls = False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assert, ast.While, ast.Lambda, ast.FunctionDef,
+                             ast.AsyncFunctionDef, ast.Await)):
+            return None
+        if isinstance(node, ast.Raise) and id(node) not in handlers:
+            return None
+        if isinstance(node, ast.Call):
+            calls = True
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else \
+                func.id if isinstance(func, ast.Name) else ""
+            if name not in _INERT_CALLS:
+                return None
+            if name in ("exit", "quit") and id(node) not in handlers and node.args and not (
+                    isinstance(node.args[0], ast.Constant) and node.args[0].value in (0, None)):
+                return None
+    return "only imports or builds the app and exits 0 unless that fails" if calls else \
+        "only imports modules"

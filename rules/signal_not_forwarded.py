@@ -39,7 +39,7 @@ Alpine's busybox ash is assumed to behave like dash (not verified).
 ## References
 - Celery docs, Stopping the worker: https://docs.celeryq.dev/en/stable/userguide/workers.html#stopping-the-worker
 - Dockerfile reference, shell and exec form: https://docs.docker.com/reference/dockerfile/#shell-and-exec-form
-- Reproduced with dash 0.5.12 and bash 5.2 (`../shared/reference/celery-failure-modes.md` §5);
+- Reproduced with dash 0.5.12 and bash 5.2.15 (Debian bookworm), by comparing process ids;
   cookiecutter-django PR #3405.
 """
 
@@ -50,7 +50,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import insert_exec
-from celerylint.rules_support import LONG_RUNNING, launch_invocations, reached
+from celerylint.rules_support import LONG_RUNNING, hops, launch_invocations, reached
 
 CODE = "CL502"
 NAME = "signal-not-forwarded"
@@ -90,8 +90,8 @@ def check(context: Context) -> Iterator[Finding]:
                 yield _finding(launch, invocation, "su -c forks a shell and stays its parent",
                                None, at=where)
                 continue
-            why = (f"{command.held_by} runs {holder.words[0].text} at {where.path}:{where.line} "
-                   "without exec, and stays PID 1 above celery")
+            why = (f"{command.held_by} runs {holder.words[0].text} in {where.path} without exec, "
+                   "and stays PID 1 above celery")
             yield _finding(launch, invocation, why, _exec_fix(holder), at=where)
             continue
         shell = command.shell or "sh"
@@ -109,7 +109,7 @@ def _finding(launch, invocation, why: str, fix: Fix | None, at=None) -> Finding:
         "are lost (no warm shutdown)",
         "make celery the process the runtime signals: `exec celery ...` as the last command, "
         "an exec-form command, or tini/dumb-init in front",
-        fix=fix)
+        fix=fix, related=hops(launch))
 
 
 def _exec_fix(command) -> Fix | None:

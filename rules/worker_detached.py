@@ -3,7 +3,7 @@
 ## What it finds
 A container (or an image's `CMD`/`ENTRYPOINT`) whose job is a celery process that detaches:
 `celery worker --detach` (`-D`), `celery beat --detach`, `celery multi start|restart`, or celery
-run in the background with `&` (or `nohup ... &`) with no `wait` after it. Entry scripts reached
+run in the background with `&` (or `nohup ... &`) with no `wait` after it. Entry scripts reached, hops
 from the container are followed.
 
 ## Symptoms
@@ -28,7 +28,10 @@ unsafe otherwise, since the commands after it would then wait). None for `multi`
 ## When it stays silent
 - scripts that are not a container's entry point (a detach in a maintenance script);
 - celery backgrounded with `&` and a later `wait` (the signal rule covers that shape);
-- `docker run -d` (a client flag, not the container's command).
+- `docker run -d` (a client flag, not the container's command);
+- one-off celery commands sent to the background (`celery -A proj control shutdown &`,
+  `inspect`, `purge`, `call`): they end by themselves, only a worker, beat, Flower or `events`
+  backgrounded as the main job is a finding.
 
 ## References
 - `celery/platforms.py` (v5.6.3), `DaemonContext._detach`; `celery/apps/multi.py` (v5.6.3)
@@ -43,7 +46,7 @@ from typing import Iterator
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_flag
-from celerylint.rules_support import launch_invocations, reached
+from celerylint.rules_support import LONG_RUNNING, hops, launch_invocations, reached
 
 CODE = "CL501"
 NAME = "worker-detached"
@@ -71,7 +74,8 @@ def check(context: Context) -> Iterator[Finding]:
                 + ("" if safe else ", and give each long-running process its own container"),
                 fix=Fix("remove --detach" + ("" if safe else " (unsafe: the commands after it "
                         "would wait for celery to exit)"), edits,
-                        Applicability.SAFE if safe else Applicability.UNSAFE) if edits else None)
+                        Applicability.SAFE if safe else Applicability.UNSAFE) if edits else None,
+                        related=hops(launch))
         elif invocation.subcommand == "multi" and invocation.positionals and \
                 invocation.positionals[0].text in ("start", "restart"):
             yield Finding(
@@ -79,14 +83,17 @@ def check(context: Context) -> Iterator[Finding]:
                 f"celery multi {invocation.positionals[0].text} in {where} starts every node "
                 f"with --detach and returns: {SYMPTOM}",
                 "run one worker per container in the foreground (celery -A app worker ...), or "
-                "one worker with a larger --concurrency")
-        elif command.background and not _waited(launch.commands, command):
+                "one worker with a larger --concurrency", related=hops(launch))
+        elif command.background and invocation.subcommand in LONG_RUNNING and \
+                not _waited(launch.commands, command):
+            # a backgrounded `celery control shutdown &` or `inspect` is a one-off, not the job
             yield Finding(
                 invocation.span(invocation.program),
                 f"celery {invocation.subcommand or ''} runs in the background (&) in {where} "
                 f"and nothing waits for it: {SYMPTOM}, or a keep-alive command hides the worker's "
                 "crashes and its shutdown",
-                "run celery in the foreground with exec as the last command of the script")
+                "run celery in the foreground with exec as the last command of the script",
+                related=hops(launch))
 
 
 def _waited(commands, background) -> bool:

@@ -43,7 +43,11 @@ def test_json_output_follows_the_design_conventions():
         "code": "CL401", "name": "dependency-conflict", "severity": "error", "path": path,
         "line": 45, "column": 63, "end_line": 45, "end_column": 75,
         "message": first["message"], "hint": first["hint"], "fix": first["fix"],
+        "related": [{"path": path, "line": 45, "column": 42, "end_line": 45, "end_column": 62,
+                     "message": "celery[redis]==5.3.4 asks for it here"}],
+        "fingerprint": first["fingerprint"],
     }
+    assert len(first["fingerprint"]) == 64
     fix = first["fix"]
     assert fix["applicability"] == "safe"
     assert fix["edits"] == [{"path": path, "line": 45, "column": 63, "end_line": 45,

@@ -135,6 +135,10 @@ def test_rules_command_lists_every_rule():
     ("ERROR: Cannot install celery[redis]==5.3.4 and redis==5.0.1", "CL401"),
     ("Liveness probe failed: HTTP probe failed with statuscode: 401", "CL302"),
     ("ReadOnlyError: You can't write against a read only replica", "CL603"),
+    ("Running a worker with superuser privileges when the worker accepts messages serialized "
+     "with pickle is a very bad idea!", "CL507"),
+    ("Exit Code: 137, and no worker: Warm shutdown line in the logs", "CL502"),
+    ("ResolutionImpossible", "CL401"),
 ])
 def test_explain_finds_the_rule_from_a_code_a_name_or_a_pasted_error(query: str, code: str):
     result = run("explain", query)
@@ -142,9 +146,13 @@ def test_explain_finds_the_rule_from_a_code_a_name_or_a_pasted_error(query: str,
     assert "## Symptoms" in result.stdout
 
 
-def test_explain_something_unknown_is_exit_2():
-    result = run("explain", "zzzz qqqq")
-    assert result.returncode == 2 and "no rule explains" in result.stderr
+@pytest.mark.parametrize("query", ["zzzz qqqq", "my dog ate the server",
+                                   "Received unregistered task of type 'proj.tasks.add'",
+                                   "ImportError: cannot import name 'Celery' from partially "
+                                   "initialized module"])
+def test_explain_says_when_nothing_matches_well(query: str):
+    result = run("explain", query)
+    assert result.returncode == 2 and "no rule explains" in result.stderr and not result.stdout
 
 
 def test_inline_suppressions_in_requirements_and_dockerfiles(tmp_path: Path):

@@ -45,6 +45,42 @@ def test_sarif_validates_against_the_official_schema_with_fixes_and_regions():
         assert r["partialFingerprints"]["celerylint/v1"]
         assert driver["rules"][r["ruleIndex"]]["id"] == r["ruleId"]
     assert any("fixes" in r for r in results)
+    assert all(r["helpUri"].startswith("https://") and r["helpUri"].endswith(f"/{r['name']}.md")
+               for r in driver["rules"])
+    force_root = next(r for r in driver["rules"] if r["name"] == "force-root")
+    assert float(force_root["properties"]["security-severity"]) > 0
+    assert "security" in force_root["properties"]["tags"]
+
+
+def test_sarif_uris_are_percent_encoded_relative_references(tmp_path: Path):
+    from urllib.parse import unquote
+
+    source = (FIXTURES / "rules/probe-too-early/fires.yaml").read_text()
+    names = ["with space.yaml", "worker:v2.yaml", "ünïcode.yaml", "weird,name 50%.yaml"]
+    for name in names:
+        (tmp_path / name).write_text(source)
+    sarif = json.loads(run("check", "--format", "sarif", ".", cwd=tmp_path).stdout)
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in sarif["runs"][0]["results"]}
+    assert {unquote(u) for u in uris} == set(names)
+    reference = re.compile(r"^[A-Za-z0-9\-._~!$&'()*+,;=@/%]*$")  # RFC 3986 path characters
+    assert all(reference.match(u) and ":" not in u for u in uris), uris
+
+
+def test_sarif_fingerprints_survive_lines_moving(tmp_path: Path):
+    import shutil
+
+    shutil.copytree(SEEDS[0], tmp_path / "seed")
+    before = json.loads(run("check", "--format", "sarif", ".", cwd=tmp_path).stdout)
+    manifest = tmp_path / "seed/kubernetes/celery/celery-deployment.yaml"
+    manifest.write_text("# moved\n# down\n" + manifest.read_text())
+    after = json.loads(run("check", "--format", "sarif", ".", cwd=tmp_path).stdout)
+
+    def prints(sarif):
+        return sorted(r["partialFingerprints"]["celerylint/v1"] for r in sarif["runs"][0]["results"])
+
+    assert prints(before) == prints(after) and len(prints(before)) == 15
+    assert len(set(prints(before))) == 15
 
 
 # -- GitHub annotations -------------------------------------------------------------------------
@@ -162,13 +198,30 @@ def test_problem_matcher_reads_the_concise_output_exactly(tmp_path: Path):
 
 # -- JUnit, GitLab, files ------------------------------------------------------------------------
 
-def test_junit_has_a_test_case_per_file_and_a_failure_per_finding():
+#: What Jenkins' junit-10.xsd allows (element -> attributes, required ones first), as the
+#: schema's own element declarations state them.
+JUNIT_10 = {
+    "testsuites": ({"name", "time", "tests", "failures", "errors"}, set()),
+    "testsuite": ({"name", "tests", "failures", "errors", "group", "time", "skipped", "timestamp",
+                   "hostname", "id", "package", "file", "log", "url", "version"},
+                  {"name", "tests", "failures", "errors"}),
+    "testcase": ({"name", "time", "classname", "group"}, {"name"}),
+    "failure": ({"type", "message"}, set()),
+}
+
+
+def test_junit_follows_the_junit_10_schema_with_one_failure_per_test_case():
     tree = ElementTree.fromstring(run("check", "--format", "junit", str(SEEDS[1])).stdout)
+    for element in tree.iter():
+        allowed, required = JUNIT_10[element.tag]
+        assert set(element.attrib) <= allowed and required <= set(element.attrib), element.tag
     cases = tree.findall(".//testcase")
     found = diagnostics(SEEDS[1])
-    assert len(cases) == 7
-    assert sum(len(c.findall("failure")) for c in cases) == len(found)
-    assert tree.find("testsuite").get("failures") == str(len({d["path"] for d in found}))
+    assert all(len(c.findall("failure")) <= 1 for c in cases)
+    assert sum(len(c.findall("failure")) for c in cases) == len(found) == int(tree.get("failures"))
+    suites = tree.findall("testsuite")
+    assert {s.get("name") for s in suites} >= {d["path"] for d in found}
+    assert int(tree.get("tests")) == len(cases)
 
 
 def test_gitlab_code_quality_report():

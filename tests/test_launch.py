@@ -16,16 +16,19 @@ def launches(path):
 
 def test_args_run_through_the_image_entrypoint_and_its_exec_dollar_at():
     launch = launches(SIGNAL)["container 'celeryworker' of Deployment 'celeryworker'"]
-    assert launch.hops == [
-        f"{SIGNAL.relative_to(FIXTURES.parent)}/k8s/worker.yaml:14 runs /start-celeryworker "
-        f"through the ENTRYPOINT /entrypoint of "
-        f"{SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/Dockerfile",
-        f"/entrypoint is {SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/entrypoint"
-        f", copied by {SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/Dockerfile:6",
-        "which execs /start-celeryworker",
-        f"/start-celeryworker is "
-        f"{SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/celery/worker/start"
-        f", copied by {SIGNAL.relative_to(FIXTURES.parent)}/compose/production/django/Dockerfile:7",
+    base = SIGNAL.relative_to(FIXTURES.parent)
+    assert [(h.text, h.span.path, h.span.line) for h in launch.hops] == [
+        (f"{base}/k8s/worker.yaml runs /start-celeryworker through the ENTRYPOINT /entrypoint of "
+         f"{base}/compose/production/django/Dockerfile", f"{base}/k8s/worker.yaml", 14),
+        (f"/entrypoint is {base}/compose/production/django/entrypoint",
+         f"{base}/compose/production/django/entrypoint", 1),
+        (f"copied by {base}/compose/production/django/Dockerfile",
+         f"{base}/compose/production/django/Dockerfile", 6),
+        ("which execs /start-celeryworker", f"{base}/compose/production/django/entrypoint", 11),
+        (f"/start-celeryworker is {base}/compose/production/django/celery/worker/start",
+         f"{base}/compose/production/django/celery/worker/start", 1),
+        (f"copied by {base}/compose/production/django/Dockerfile",
+         f"{base}/compose/production/django/Dockerfile", 7),
     ]
     [celery] = launch.celery
     assert celery.subcommand == "worker" and not celery.exec_ed

@@ -34,7 +34,7 @@ def test_seed_002_messages_name_the_chain_and_the_symptom():
         by_name.setdefault(d.name, []).append(d)
     conflict = by_name["dependency-conflict"][0]
     assert "celery 5.3.4 [redis] requires redis>=4.5.2,<5.0.0,!=4.5.5" in conflict.message
-    assert "but redis==5.0.1 is pinned at" in conflict.message
+    assert "but redis==5.0.1 is pinned in" in conflict.message
     assert "Python 3.11, from image python:3.11-slim" in conflict.message
     assert (conflict.span.column, conflict.span.end_column) == (63, 75)  # exactly "redis==5.0.1"
     beat = by_name["beat-schedule-read-only"][0]

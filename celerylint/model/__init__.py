@@ -157,7 +157,7 @@ class PinnedRequirement:
     requirement: Any  # packaging.requirements.Requirement
     span: Span
     constraint: bool = False
-    where: str = ""  # "requirements.txt:9", used in messages
+    where: str = ""  # the file that writes it ("requirements.txt"), used in messages
     hashed: bool = False  # carries --hash options, which a new version invalidates
 
 
@@ -183,6 +183,8 @@ class Deployment:
     requirement_sets: list[RequirementSet] = field(default_factory=list)
     dockerfiles: list[Any] = field(default_factory=list)  # parse.dockerfile.Dockerfile
     launches: list[Any] = field(default_factory=list)  # model.launch.Launch, containers first
+    apps: list[Any] = field(default_factory=list)  # model.appconfig.AppConfig of every app read
+    kustomizations: list[Any] = field(default_factory=list)  # parse.yamlnodes.Document
     problems: list[ParseProblem] = field(default_factory=list)
 
     def containers(self, include_init: bool = False):

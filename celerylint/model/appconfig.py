@@ -288,12 +288,18 @@ def read_app(app: str, finder: ModuleFinder, env: dict[str, str | None]) -> AppC
     found = None
     for candidate in (module, f"{module}.celery", f"{module}.celery_app", f"{module}.app"):
         found = finder.find(candidate)
-        if found is not None and _has_celery_app(found[0]):
+        if found is not None and has_celery_app(found[0]):
             module = candidate
             break
         found = None
     if found is None:
         return None
+    return read_module(module, found, finder, env)
+
+
+def read_module(module: str, found: tuple[SourceFile, int, int], finder: ModuleFinder,
+                env: dict[str, str | None]) -> AppConfig | None:
+    """The configuration set by one app module (its text at the given line/column offsets)."""
     source, line_offset, column_offset = found
     config = AppConfig(module, source)
     tree = _parse(source)
@@ -304,7 +310,7 @@ def read_app(app: str, finder: ModuleFinder, env: dict[str, str | None]) -> AppC
     return config
 
 
-def _has_celery_app(source: SourceFile) -> bool:
+def has_celery_app(source: SourceFile) -> bool:
     return "Celery(" in source.text
 
 
@@ -510,8 +516,10 @@ def _configmap_name(container, volume_name: str) -> str | None:
     return None
 
 
-def attach(deployment, roots: list[Path], max_size: int) -> None:
-    """Give each container that runs celery the effective configuration of its app."""
+def attach(deployment, roots: list[Path], max_size: int,
+           named: list[SourceFile] | None = None) -> None:
+    """Give each container that runs celery the effective configuration of its app, and read
+    the app modules named on the command line; ``deployment.apps`` lists every one read."""
     finder = ModuleFinder(roots, max_size)
     for container in deployment.containers():
         apps = [i.app for i in container.celery if i.app and not i.option("app").dynamic]
@@ -521,6 +529,14 @@ def attach(deployment, roots: list[Path], max_size: int) -> None:
         env = {name: var.value for name, var in container.env.items()}
         container.app_config = effective(read_app(apps[0], finder, env), env,
                                          container.env_open or container.env_from_secret)
+        if container.app_config is not None:
+            deployment.apps.append(container.app_config)
+    finder.embedded = {}
+    for source in named or []:
+        module = posixpath.splitext(source.path)[0].replace("/", ".")
+        config = read_module(module, (source, 0, 0), finder, {})
+        if config is not None:
+            deployment.apps.append(config)
     known = {s.path for s in deployment.sources}
     for source in finder.files():
         if source.path not in known:

@@ -11,7 +11,7 @@ from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
 from celerylint.model import kubernetes
 from celerylint.model import appconfig
-from celerylint.model.launch import Resolver, search_roots
+from celerylint.model.launch import Resolver
 from celerylint.parse import celery_cli, dockerfile, requirements, shell, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import ParseProblem, Skip, SourceFile
@@ -30,6 +30,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     documents: list[yamlnodes.Document] = []
     dockerfiles: list[Dockerfile] = []
     requirement_files: list[SourceFile] = []
+    app_modules: list[SourceFile] = []  # Celery app modules named on the command line
 
     def take(result: SourceFile | Skip | ParseProblem) -> None:
         if isinstance(result, Skip):
@@ -60,6 +61,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                 dockerfiles.append(parsed)
         elif result.kind == src.REQUIREMENTS:
             requirement_files.append(result)
+        elif result.kind == src.PYTHON:
+            app_modules.append(result)
 
     for arg in paths:
         if arg == "-":
@@ -75,18 +78,23 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                     skipped.append(Skip(result.path, "not a Kubernetes manifest, Dockerfile or "
                                         "requirements file"))
                     continue
+                if result.kind == src.PYTHON and not appconfig.has_celery_app(result):
+                    skipped.append(Skip(result.path, "a Python module without a Celery app "
+                                        "(celerylint reads the modules that `celery -A` names)"))
+                    continue
             take(result)
             continue
         if kind is None:
             continue
         take(src.read(path, kind, max_size, overlay))
 
-    patches = _kustomize_patches(documents)
+    deployment.kustomizations = [d for d in documents if _is_kustomization(d)]
+    patches = _kustomize_patches(deployment.kustomizations)
     documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
     deployment.objects, deployment.workloads = kubernetes.build(documents)
     deployment.dockerfiles = dockerfiles
     _launches(deployment, paths, max_size, overlay, images or {})
-    appconfig.attach(deployment, search_roots(paths), max_size)
+    appconfig.attach(deployment, src.checked_roots(paths), max_size, app_modules)
     reader = _RequirementReader(requirement_files, max_size)
     for source in requirement_files:
         deployment.requirement_sets.append(reader.file_set(source))
@@ -106,7 +114,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
 def _launches(deployment: Deployment, paths: list[str], max_size: int,
               overlay: dict[str, SourceFile] | None, images: dict[str, str]) -> None:
     """Follow each container's start (and each image's) to the commands it really runs."""
-    resolver = Resolver(deployment.dockerfiles, search_roots(paths), max_size, overlay, images)
+    resolver = Resolver(deployment.dockerfiles, src.checked_roots(paths), max_size, overlay, images)
     for container in deployment.containers():
         found = resolver.for_container(container)
         if found is not None:
@@ -129,13 +137,16 @@ def _launches(deployment: Deployment, paths: list[str], max_size: int,
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
-def _kustomize_patches(documents: list[yamlnodes.Document]) -> set[str]:
+def _is_kustomization(doc: yamlnodes.Document) -> bool:
+    return os.path.basename(doc.source.path) in KUSTOMIZATION_NAMES and isinstance(doc.data, dict)
+
+
+def _kustomize_patches(kustomizations: list[yamlnodes.Document]) -> set[str]:
     """Files a kustomization applies as patches: partial objects, never sent as they are."""
     patches: set[str] = set()
-    for doc in documents:
+    for doc in kustomizations:
         source = doc.source
-        if os.path.basename(source.path) not in KUSTOMIZATION_NAMES or not source.abspath \
-                or not isinstance(doc.data, dict):
+        if not source.abspath:
             continue
         entries: list = []
         for key in ("patchesStrategicMerge", "patches", "patchesJson6902"):
@@ -193,7 +204,7 @@ class _RequirementReader:
                 pinned.append(PinnedRequirement(
                     line.name, line.text, line.requirement,
                     Span(current.path, line.line, line.column, line.line, line.end_column),
-                    constraint, f"{current.path}:{line.line}", line.hashed))
+                    constraint, current.path, line.hashed))
             for include, is_constraint, _ in parsed.includes:
                 if current.abspath:
                     included = self._source(requirements.include_path(current.abspath, include))
@@ -215,7 +226,7 @@ def _pip_set(command: shell.SimpleCommand, label: str, python: str | None, pytho
     for line, word in zip(parsed.requirements, origins):
         span = word_span(word)
         pinned.append(PinnedRequirement(line.name, line.text, line.requirement, span,
-                                        where=f"{span.path}:{span.line}"))
+                                        where=span.path))
     return RequirementSet(label, pinned, word_span(command.words[0]), python,
                           python_source if python else "", allow_pre=parsed.allow_pre)
 
@@ -231,7 +242,7 @@ def _dockerfile_sets(parsed: Dockerfile) -> list[RequirementSet]:
         for instruction in stage.instructions:
             if instruction.keyword != "RUN":
                 continue
-            label = f"RUN at {path}:{instruction.line}"
+            label = f"RUN in {path}"
             whole_line = Span(path, instruction.line, instruction.column, instruction.line,
                               len(parsed.source.lines[instruction.line - 1]) + 1)
             if instruction.json_args is not None:

@@ -15,7 +15,7 @@ registry host of its own (``registry.example.com/shop/app``, not Docker Hub's ``
 
 Finding a script: the source of the Dockerfile ``COPY``/``ADD`` that put it at that path (sources
 resolved against the Dockerfile's directory, then its parents), else the path itself below the
-checked directories (then the git work tree) with leading directories dropped one by one (at least
+checked directories (then the project root above them) with leading directories dropped one by one (at least
 two components kept).
 """
 
@@ -55,13 +55,22 @@ def _may_be_script(program: str) -> bool:
                 or shell.is_python(name) or name.startswith("-") or "=" in name)
 
 
+@dataclass(frozen=True)
+class Hop:
+    """One step from a container to celery, and where it is written (positions stay out of the
+    text, so messages and fingerprints do not change when lines move)."""
+
+    text: str
+    span: Span | None = None
+
+
 @dataclass
 class Launch:
     """The commands a container (or an image) starts with, and how they were reached."""
 
     label: str
     commands: list[SimpleCommand]
-    hops: list[str] = field(default_factory=list)
+    hops: list[Hop] = field(default_factory=list)
     init: str | None = None
     container: Container | None = None
     stage: Stage | None = None
@@ -76,8 +85,13 @@ class Launch:
         return cached
 
     def via(self) -> str:
-        """``k8s/w.yaml:21 runs /start, copied from compose/start:8, which ...`` or ''."""
-        return ", ".join(self.hops)
+        """``k8s/w.yaml runs /start, /start is compose/start, which ...`` or ''."""
+        return ", ".join(h.text for h in self.hops)
+
+    @property
+    def scripts(self) -> list[str]:
+        """The entry scripts of the repository that the start runs, in order."""
+        return [s.path for s in self.sources]
 
 
 @dataclass
@@ -193,9 +207,9 @@ class Resolver:
 
     # -- scripts -------------------------------------------------------------------------------
     def locate_script(self, path: str, image: tuple[Dockerfile, Stage] | None
-                      ) -> tuple[SourceFile, str] | None:
-        """The script and how it was found (``copied by Dockerfile:7``), or None."""
-        candidates: list[tuple[Path, str]] = []
+                      ) -> tuple[SourceFile, Hop | None] | None:
+        """The script and the COPY that put it in the image (when that is how it was found)."""
+        candidates: list[tuple[Path, Hop | None]] = []
         if image is not None:
             parsed, stage = image
             dockerfile_dir = Path(parsed.source.abspath or parsed.source.path).parent
@@ -203,13 +217,14 @@ class Resolver:
             # a bare name runs from PATH; a relative path from the working directory
             targets = [posixpath.join(d, path) for d in PATH_DIRS] if "/" not in path else \
                 [posixpath.normpath(posixpath.join(stage.workdir or "/", path))]
-            candidates += [(c / source, f", copied by {parsed.source.path}:{copy.line}")
+            candidates += [(c / source, Hop(f"copied by {parsed.source.path}",
+                                            _fallback(parsed.source, copy)))
                            for target in targets
                            for source, copy in copied_from(stage, target) for c in contexts]
         parts = [p for p in path.split("/") if p not in ("", ".")]
         for root in self.roots:
             for i in range(len(parts) - 1):
-                candidates.append((root.joinpath(*parts[i:]), ""))
+                candidates.append((root.joinpath(*parts[i:]), None))
         for candidate, how in candidates:
             if candidate.is_file():
                 script = self._read(candidate)
@@ -232,7 +247,7 @@ class Resolver:
         origin = container.commands[0].origin if container.commands else None
         yaml_items = [_Item.whole(text, origin, i, container.argv_dynamic[i])
                       for i, text in enumerate(container.argv)] if origin is not None else []
-        where = f"{container.span.path}:{container.span.line}"
+        where = container.span.path
         if container.argv_from_command:
             items = yaml_items
             hop = f"{where} runs {items[0].text}" if items else ""
@@ -254,7 +269,7 @@ class Resolver:
         if not items:
             return None
         launch = Launch(container.where, [], container=container, stage=stage)
-        launch.hops.append(hop)
+        launch.hops.append(Hop(hop, container.span))
         launch.commands = self._follow(items, image, launch, None, depth=0)
         return launch
 
@@ -269,7 +284,8 @@ class Resolver:
         image = (parsed, stage)
         launch = Launch(f"the image built by {parsed.source.path}", [], stage=stage)
         first = entrypoint or cmd
-        launch.hops.append(f"{parsed.source.path}:{first.line} runs {first.args[:60]}")
+        launch.hops.append(Hop(f"{parsed.source.path} runs {first.args[:60]}",
+                               _fallback(parsed.source, first)))
         if first.json_args is None:  # shell form: /bin/sh -c, and CMD is ignored by it
             launch.commands = self._shell_form(parsed, stage, first, image, launch)
             return launch
@@ -307,8 +323,10 @@ class Resolver:
         if instruction is None or instruction.json_args is not None:
             return None
         launch = Launch(container.where, [], container=container, stage=stage)
-        launch.hops.append(f"{where} runs image {container.image}, built by "
-                           f"{parsed.source.path}:{instruction.line}")
+        launch.hops.append(Hop(f"{where} runs image {container.image}, built by "
+                               f"{parsed.source.path}", container.span))
+        launch.hops.append(Hop(f"{parsed.source.path} starts {instruction.args[:60]}",
+                               _fallback(parsed.source, instruction)))
         launch.commands = self._shell_form(parsed, stage, instruction, image, launch)
         return launch
 
@@ -374,7 +392,9 @@ class Resolver:
         if shell_name not in shell.SHELLS:
             return None
         launch.sources.append(found)
-        launch.hops.append(f"{program} is {found.path}{how}")
+        launch.hops.append(Hop(f"{program} is {found.path}", Span(found.path, 1, 1, 1, 1)))
+        if how is not None:
+            launch.hops.append(how)
         fallback = Span(found.path, 1, 1, 1, len(first_line) + 1)
         commands = split_script(found.text, ScriptText(found, found.text, 0, fallback), shell_name)
         if commands is None:
@@ -391,7 +411,8 @@ class Resolver:
         nested = _nested(command, script_word, "sh")
         if nested is None:
             return []
-        launch.hops.append("which runs it through su -c (su stays the parent)")
+        launch.hops.append(Hop("which runs it through su -c (su stays the parent)",
+                               command.origin.span(command.words[0])))
         return self._expand(nested, [], image, launch, hold or ("su", command), depth)
 
     def _expand(self, commands: list[SimpleCommand], rest: list[_Item], image, launch: Launch,
@@ -414,15 +435,16 @@ class Resolver:
                 around = [_Item(w.text, command.origin, w) for w in words[:dollar_at]]
                 after = [_Item(w.text, command.origin, w) for w in words[dollar_at + 1:]]
                 shown = " ".join(i.text for i in around + rest)[:60]
-                launch.hops.append(f"which execs {shown}" if command.exec_ else
-                                   f"which runs {shown} without exec")
+                launch.hops.append(Hop(f"which execs {shown}" if command.exec_ else
+                                       f"which runs {shown} without exec",
+                                       command.origin.span(words[dollar_at])))
                 out += self._follow(around + rest + after, image, launch, child, depth)
             elif depth < MAX_HOPS and not words[0].dynamic and _may_be_script(words[0].text):
                 found = self.locate_script(words[0].text, image)
                 if found is not None and found[0] not in launch.sources:
                     where = command.origin.span(words[0])
-                    launch.hops.append(f"{where.path}:{where.line} runs {words[0].text}"
-                                       + ("" if hands_over else " without exec"))
+                    launch.hops.append(Hop(f"{where.path} runs {words[0].text}"
+                                           + ("" if hands_over else " without exec"), where))
                     rest_items = [_Item(w.text, command.origin, w) for w in words[1:]]
                     out += self._script(found, words[0].text, None, rest_items, image, launch,
                                         child, depth) or []
@@ -474,19 +496,3 @@ def split_script_item(script: str, origin: Origin, shell_name: str, item: int) -
     for command in commands:
         command.origin = origin
     return commands
-
-
-def search_roots(paths: list[str]) -> list[Path]:
-    """Where scripts named by absolute paths in images are looked for: the checked directories,
-    then the git work tree around the first of them."""
-    roots = []
-    for path in paths:
-        if path != "-":
-            resolved = Path(path).resolve()
-            roots.append(resolved if resolved.is_dir() else resolved.parent)
-    if roots:
-        for directory in [roots[0], *roots[0].parents]:
-            if (directory / ".git").exists():
-                roots.append(directory)
-                break
-    return list(dict.fromkeys(roots)) or [Path.cwd()]

@@ -170,11 +170,24 @@ def looks_templated(text: str) -> bool:
     return "{{" in text and "}}" in text
 
 
+def template_hint(source: SourceFile, line: int) -> str:
+    """What the ``{{ }}`` near a parse error mean, so the hint fits the file: a GitHub Actions
+    expression, a Jinja template, or a Helm/Go template; '' when there is none."""
+    text = source.text
+    if not looks_templated(text):
+        return ""
+    here = source.lines[line - 1] if 0 < line <= len(source.lines) else ""
+    if "${{" in here or ("${{" in text and "{{" not in text.replace("${{", "")):
+        return (" (a GitHub Actions expression `${{ ... }}` is plain text to YAML: quote the"
+                " value that holds it, as in `run: \"echo ${{ x }}: done\"`)")
+    if "{%" in text or "{{ cookiecutter." in text or source.path.endswith((".j2", ".jinja", ".jinja2")):
+        return " (this looks like an unrendered Jinja template: it is checked once rendered)"
+    return (" (this looks like an unrendered Helm/Go template: render it first,"
+            " for example `helm template . | celerylint check -`)")
+
+
 def _problem(source: SourceFile, line: int, column: int, message: str) -> ParseProblem:
-    if looks_templated(source.text):
-        message += (" (this looks like an unrendered Helm/Go template: render it first,"
-                    " for example `helm template . | celerylint check -`)")
-    return ParseProblem(source.path, line, column, message)
+    return ParseProblem(source.path, line, column, message + template_hint(source, line))
 
 
 def load(source: SourceFile) -> Iterator[Document | ParseProblem]:

@@ -1,12 +1,12 @@
 """``--format gitlab``: a GitLab Code Quality report (a JSON array of issues).
 
 Severities map to Code Quality's scale: error -> major, warning -> minor, info -> info. The
-fingerprint is stable across line moves: rule, path and the text of the offending line.
+fingerprint is stable across line moves: rule, path, the text of the offending line, the object it
+is in and the message (which carries no line numbers).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TextIO
 
@@ -15,17 +15,13 @@ from celerylint.report import Result
 SEVERITIES = {"error": "major", "warning": "minor", "info": "info"}
 
 
-def fingerprint(code: str, path: str, message: str) -> str:
-    return hashlib.sha256(f"{code}\0{path}\0{message}".encode()).hexdigest()[:32]
-
-
 def render(result: Result, stream: TextIO) -> None:
     issues = []
     for d in result.diagnostics:
         issues.append({
             "description": f"{d.code} {d.message}",
             "check_name": d.name,
-            "fingerprint": fingerprint(d.code, d.path, d.message),
+            "fingerprint": d.stable_id[:32],
             "severity": SEVERITIES[d.severity.value],
             "location": {"path": d.path, "lines": {"begin": d.span.line, "end": d.span.end_line}},
         })

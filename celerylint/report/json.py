@@ -17,6 +17,10 @@ def diagnostic(d: Diagnostic) -> dict:
         "code": d.code, "name": d.name, "severity": d.severity.value, "path": s.path,
         "line": s.line, "column": s.column, "end_line": s.end_line, "end_column": s.end_column,
         "message": d.message, "hint": d.hint, "fix": fix(d.fix) if d.fix else None,
+        "related": [{"path": r.span.path, "line": r.span.line, "column": r.span.column,
+                     "end_line": r.span.end_line, "end_column": r.span.end_column,
+                     "message": r.message} for r in d.related],
+        "fingerprint": d.fingerprint,
     }
 
 

@@ -9,21 +9,24 @@ survives line moves, and the finding's patch in ``fixes``. Columns count Unicode
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TextIO
 
-from celerylint import __version__
+from celerylint import HOMEPAGE, __version__
 from celerylint.diagnostics import Diagnostic
 from celerylint.report import Result
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://pypi.org/project/celerylint/"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def _uri(path: str) -> str:
-    return path[2:] if path.startswith("./") else path
+    """A relative reference with every reserved or non-ASCII character percent-encoded (UTF-8;
+    undecodable file-name bytes as they are), so ``worker:v2.yaml`` is not read as a scheme."""
+    from urllib.parse import quote
+
+    path = path[2:] if path.startswith("./") else path
+    return quote(path.encode("utf-8", "surrogateescape"), safe="/")
 
 
 def _region(span) -> dict:
@@ -34,15 +37,20 @@ def _region(span) -> dict:
 def _rule(rule) -> dict:
     doc = rule.doc
     first, _, body = doc.partition("\n")
-    return {
+    described = {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": (rule.section("What it finds") or rule.summary)[:1000]},
         "help": {"text": doc, "markdown": f"# {first}\n\n{body.strip()}"},
+        "helpUri": rule.doc_url,
         "defaultConfiguration": {"level": LEVELS[rule.severity.value]},
         "properties": {"tags": ["celery"]},
     }
+    if rule.security_severity is not None:
+        described["properties"] = {"tags": ["celery", "security"],
+                                   "security-severity": f"{rule.security_severity:.1f}"}
+    return described
 
 
 def _fix(d: Diagnostic) -> list[dict]:
@@ -57,16 +65,27 @@ def _fix(d: Diagnostic) -> list[dict]:
                                  for path, r in changes.items()]}]
 
 
+def _location(span, message: str | None = None, id_: int | None = None) -> dict:
+    location: dict = {"physicalLocation": {"artifactLocation": {"uri": _uri(span.path)},
+                                           "region": _region(span)}}
+    if message is not None:
+        location["message"] = {"text": message}
+    if id_ is not None:
+        location["id"] = id_
+    return location
+
+
 def _result(d: Diagnostic, index: dict[str, int]) -> dict:
-    fingerprint = hashlib.sha256(f"{d.code}\0{d.path}\0{d.message}".encode()).hexdigest()
     result = {
         "ruleId": d.code,
         "level": LEVELS[d.severity.value],
         "message": {"text": d.message + (f"\nHint: {d.hint}" if d.hint else "")},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(d.path)},
-                                            "region": _region(d.span)}}],
-        "partialFingerprints": {"celerylint/v1": fingerprint},
+        "locations": [_location(d.span)],
+        "partialFingerprints": {"celerylint/v1": d.stable_id},
     }
+    if d.related:
+        result["relatedLocations"] = [_location(r.span, r.message, i)
+                                      for i, r in enumerate(d.related)]
     if d.code in index:
         result["ruleIndex"] = index[d.code]
     fixes = _fix(d)
@@ -84,7 +103,7 @@ def document(result: Result) -> dict:
         "runs": [{
             "tool": {"driver": {"name": "celerylint", "version": __version__,
                                 "semanticVersion": __version__,
-                                "informationUri": INFORMATION_URI, "rules": rules}},
+                                "informationUri": HOMEPAGE, "rules": rules}},
             "columnKind": "unicodeCodePoints",
             "results": [_result(d, index) for d in result.diagnostics] + [
                 {**_result(d, index), "suppressions": [{

@@ -66,4 +66,6 @@ def render(result: Result, stream: TextIO = sys.stdout) -> None:
         if d.fix:
             how = "--fix" if d.fix.applicability.value == "safe" else "--fix --unsafe-fixes"
             stream.write(f"    fix ({d.fix.applicability.value}, {how}): {d.fix.title}\n")
+        for related in d.related:
+            stream.write(f"    {related.span.path}:{related.span.line}: {related.message}\n")
     stream.write(summary(result) + "\n")

@@ -1,0 +1,165 @@
+"""Regressions found by running celerylint on public deployments (issue 11): each case is the
+shape of a real file, reduced to what matters."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from conftest import lint, run, write
+
+
+def pod(containers: str, kind: str = "Pod", extra: str = "") -> str:
+    return f"apiVersion: v1\nkind: {kind}\nmetadata: {{name: p}}\nspec:\n{extra}  containers:\n{containers}"
+
+
+def names(root: Path) -> list[tuple[str, str, int]]:
+    return sorted((d.name, Path(d.path).name, d.span.line) for d in lint(root))
+
+
+def test_a_backgrounded_one_off_celery_command_is_not_a_detached_worker(tmp_path):
+    write(tmp_path, {"w.yaml": pod('''    - name: w
+      image: example/app:1.0
+      command: ["sh", "-c", "celery -A proj control shutdown & exec celery -A proj worker -c 2"]
+''')})
+    assert names(tmp_path) == []
+    write(tmp_path, {"w.yaml": pod('''    - name: w
+      image: example/app:1.0
+      command: ["sh", "-c", "celery -A proj worker -c 2 & sleep infinity"]
+''')})
+    assert [n for n, _, _ in names(tmp_path)] == ["worker-detached"]
+
+
+APP = '''from celery import Celery
+from celery.schedules import crontab
+
+app = Celery("proj")
+app.conf.beat_schedule = {
+    "nightly": {"task": "proj.tasks.nightly", "schedule": crontab(hour=3)},
+}
+'''
+
+
+def test_a_named_python_app_module_is_read_as_the_app_not_as_a_dockerfile(tmp_path):
+    write(tmp_path, {"proj/celery.py": APP, "proj/utils.py": "from os import path\n"})
+    result = run("check", "--format", "json", "proj/celery.py", "proj/utils.py", cwd=tmp_path)
+    import json
+
+    data = json.loads(result.stdout)
+    assert [(d["name"], d["path"], d["line"]) for d in data["diagnostics"]] == [
+        ("crontab-minute-wildcard", "proj/celery.py", 6)]
+    assert [s["path"] for s in data["summary"]["skipped"]] == ["proj/utils.py"]
+    assert "without a Celery app" in result.stderr
+
+
+def test_a_github_actions_expression_gets_a_quoting_hint_not_a_helm_one(tmp_path):
+    write(tmp_path, {".github/workflows/ci.yml":
+                     "on: push\njobs:\n  t:\n    steps:\n"
+                     "      - run: echo ${{ github.event.head_commit.message }}: done\n"})
+    [finding] = lint(tmp_path / ".github/workflows/ci.yml")
+    assert finding.name == "parse-error" and finding.span.line == 5
+    assert "GitHub Actions" in finding.message and "quote" in finding.message
+    assert "Helm" not in finding.message
+
+
+def test_celery4_cli_order_fires_under_any_celery5_pin_and_not_under_a_celery4_one(tmp_path):
+    worker = pod('''    - name: w
+      image: example/app:1.0
+      command: ["celery", "worker", "-A", "proj", "-c", "2"]
+''')
+    for pin, fires in (("celery==5.4.0", True), ("celery[redis]==5.3.4", True),
+                       ("celery>=5.3,<6", True), ("celery==4.4.7", False), ("celery<5", False),
+                       ("celery~=4.3", False)):
+        write(tmp_path, {"w.yaml": worker, "requirements.txt": pin + "\n"})
+        assert ("celery4-cli-order" in [n for n, _, _ in names(tmp_path)]) is fires, pin
+
+
+JEWELY = {
+    "k8s/kustomization.yaml": """apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: jewelry-shop
+resources:
+  - configmap.yaml
+  - redis.yaml
+  - celery-worker.yaml
+""",
+    "k8s/configmap.yaml": """apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config, namespace: jewelry-shop}
+data:
+  CELERY_BROKER_URL: redis://redis-service:6379/0
+""",
+    "k8s/redis.yaml": """apiVersion: v1
+kind: Service
+metadata: {name: redis, namespace: jewelry-shop}
+spec:
+  selector: {app: redis}
+  ports: [{port: 6379}]
+""",
+    "k8s/celery-worker.yaml": """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: celery-worker, namespace: jewelry-shop}
+spec:
+  selector: {matchLabels: {app: w}}
+  template:
+    metadata: {labels: {app: w}}
+    spec:
+      containers:
+        - name: w
+          image: example/app:1.0
+          args: ["celery", "-A", "config", "worker", "-c", "2"]
+          envFrom: [{configMapRef: {name: app-config}}]
+""",
+}
+
+
+def test_a_kustomization_of_local_files_keeps_broker_service_undefined_on(tmp_path):
+    write(tmp_path, JEWELY)
+    assert ("broker-service-undefined", "configmap.yaml", 5) in names(tmp_path)
+
+
+def test_a_kustomization_that_renames_or_pulls_remote_resources_makes_the_host_unknown(tmp_path):
+    for extra in ("namePrefix: prod-\n", "resources:\n  - github.com/acme/redis?ref=v1\n",
+                  "helmCharts:\n  - {name: redis, repo: https://charts.bitnami.com/bitnami}\n"):
+        files = dict(JEWELY)
+        files["k8s/kustomization.yaml"] = JEWELY["k8s/kustomization.yaml"].replace(
+            "resources:\n", extra + "resources:\n", 1) if not extra.startswith("resources") \
+            else JEWELY["k8s/kustomization.yaml"] + "  - github.com/acme/redis?ref=v1\n"
+        write(tmp_path, files)
+        assert "broker-service-undefined" not in [n for n, _, _ in names(tmp_path)], extra
+
+
+SEED_000_PROBE = ('import sys\\ntry:\\n  from celery import Celery\\n  app = Celery(\'config\')\\n'
+                  '  app.config_from_object(\'django.conf:settings\', namespace=\'CELERY\')\\n'
+                  '  sys.exit(0)\\nexcept Exception:\\n  sys.exit(1)')
+
+
+def test_probe_no_op_judges_python_by_its_syntax_tree(tmp_path):
+    def probe(code: str) -> list[str]:
+        write(tmp_path, {"w.yaml": pod(f'''    - name: w
+      image: example/app:1.0
+      args: ["celery", "-A", "config", "worker", "-c", "2"]
+      livenessProbe:
+        exec:
+          command: ["python", "-c", "{code}"]
+''')})
+        return [n for n, _, _ in names(tmp_path)]
+
+    assert probe(SEED_000_PROBE) == ["probe-no-op"]
+    assert probe("import config.celery") == ["probe-no-op"]
+    pinging = SEED_000_PROBE.replace("sys.exit(0)", "sys.exit(0 if app.control.ping(timeout=5) else 1)")
+    assert probe(pinging) == []
+    assert probe("import os, sys, time\\nsys.exit(time.time() - os.stat('/tmp/beat').st_mtime > 60)") == []
+
+
+def test_dependency_conflict_rewrites_a_range_to_the_one_celery_asks_for(tmp_path):
+    write(tmp_path, {"requirements.txt": "celery[redis]==5.3.4\nredis>=5.0  # cache\n"})
+    [finding] = lint(tmp_path)
+    assert finding.name == "dependency-conflict" and finding.span.line == 2
+    assert not re.search(r"\.txt:\d", finding.message)  # positions are in related locations
+    assert [(r.span.line, r.message) for r in finding.related] == [
+        (1, "celery[redis]==5.3.4 asks for it here")]
+    assert finding.fix.applicability.value == "safe"
+    assert run("check", "--fix", ".", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "requirements.txt").read_text() == \
+        "celery[redis]==5.3.4\nredis>=4.5.2,<5.0.0,!=4.5.5  # cache\n"
