@@ -13,8 +13,9 @@ from celerylint.parse.shell import SimpleCommand
 
 
 def working_directory(container: Container, invocation: CeleryInvocation) -> str | None:
-    """The directory celery runs in, when the manifest says: ``--workdir``, a ``cd`` earlier in
-    the script, or the container's ``workingDir``. None when it is the image's (unknown) WORKDIR."""
+    """The directory celery runs in: ``--workdir``, a ``cd`` earlier in the script, the
+    container's ``workingDir``, or the WORKDIR of the image when the repository builds it. None
+    when it cannot be known."""
     workdir = invocation.option("workdir")
     if workdir is not None:
         return workdir.value if workdir.value and not workdir.dynamic and \
@@ -29,9 +30,28 @@ def working_directory(container: Container, invocation: CeleryInvocation) -> str
                 cwd = None  # cd to somewhere we cannot know
             else:
                 cwd = target.text
+    if cwd is None and container.launch is not None and container.launch.stage is not None:
+        cwd = container.launch.stage.workdir  # the WORKDIR of the image the repository builds
     if cwd is None or "$" in cwd or not cwd.startswith("/"):
         return None
     return posixpath.normpath(cwd)
+
+
+#: Working directories images conventionally use (python images' docs, cookiecutter-django ...).
+CONVENTIONAL_WORKDIRS = frozenset({"/app", "/code", "/src", "/srv", "/srv/app", "/usr/src/app",
+                                   "/usr/app", "/opt/app", "/var/app", "/var/www", "/home/app",
+                                   "/workspace", "/workdir"})
+
+
+def may_hold_workdir(container: Container, deployment: Deployment) -> bool:
+    """When the working directory is unknown: whether a writable volume is mounted where the
+    repository's Dockerfiles put a WORKDIR, or at a conventional one (``/app``, ``/code`` ...), so
+    that it may be the image's working directory. A volume elsewhere (``/var/cache/app``) is
+    not taken for it."""
+    workdirs = deployment.dockerfile_workdirs | CONVENTIONAL_WORKDIRS
+    return any(m.writable and any(w == posixpath.normpath(m.path) or
+                                  w.startswith(posixpath.normpath(m.path).rstrip("/") + "/")
+                                  for w in workdirs) for m in container.mounts)
 
 
 def writable(container: Container, directory: str) -> tuple[bool, str]:
@@ -277,3 +297,17 @@ def broker_targets(deployment: Deployment):
             host = url_host(url)
             if host is not None:
                 yield container, setting, url, where, host, service_of(host, container.workload.namespace)
+
+
+def allows_celery5(deployment: Deployment) -> bool:
+    """False when a requirement anywhere (requirements files, ``pip install`` in a container or
+    a Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x releases."""
+    from celerylint.resolver import releases
+
+    recorded = [r.version for r in releases().get("celery", [])]
+    for requirement in (p.requirement for s in deployment.requirement_sets
+                        for p in s.requirements if p.name == "celery"):
+        admitted = [v for v in recorded if requirement.specifier.contains(v, prereleases=True)]
+        if admitted and all(v.major < 5 for v in admitted):
+            return False
+    return True  # nothing pins Celery 4: pip installs the newest, a 5.x

@@ -37,8 +37,9 @@ read-only or the command is built from variables.
 - the schedule settings are set through environment variables we cannot evaluate
   (`CELERY_BEAT_SCHEDULER`, `CELERY_BEAT_SCHEDULE_FILENAME` and their old names);
 - `-s` or the working directory comes from a variable;
-- the working directory is unknown (no `workingDir`) and the container mounts a writable volume
-  that could be it (anything but `/tmp`, `/var/tmp`, `/dev/shm`).
+- the working directory is unknown (no `workingDir`, no `cd`, an image the repository does not
+  build) and a writable volume is mounted where it could be: a path the repository's Dockerfiles
+  use as `WORKDIR`, or a conventional one (`/app`, `/code`, `/srv`, `/usr/src/app` ...).
 
 ## References
 - Celery 5.6 docs, Periodic Tasks, "Starting the Scheduler":
@@ -61,7 +62,9 @@ from celerylint.fixes.kubernetes import add_volume, unique_volume_name
 from celerylint.model import Container
 from celerylint.parse.celery_cli import CeleryInvocation, Option
 from celerylint.parse.shell import Word
-from celerylint.rules_support import app_setting, env_mentions, working_directory, writable
+from celerylint.rules_support import (
+    app_setting, env_mentions, may_hold_workdir, working_directory, writable,
+)
 
 CODE = "CL101"
 NAME = "beat-schedule-read-only"
@@ -107,11 +110,10 @@ def check(context: Context) -> Iterator[Finding]:
             else:
                 directory = None
             if directory is None:
-                if not container.read_only_root or any(
-                        m.writable and m.path.rstrip("/") not in TEMP_DIRS for m in container.mounts):
+                if not container.read_only_root or may_hold_workdir(container, context.deployment):
                     continue  # a writable volume could be the image's working directory
                 reason = ("the root filesystem is read-only (readOnlyRootFilesystem: true) and no "
-                          "writable volume is mounted, so the working directory is read-only")
+                          "writable volume is mounted where the working directory could be")
                 where = "the working directory"
             else:
                 ok, reason = writable(container, directory)

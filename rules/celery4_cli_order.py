@@ -37,28 +37,13 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import add_args, remove_words
-from celerylint.model import Deployment
-from celerylint.rules_support import hops, launch_invocations, reached
+from celerylint.rules_support import allows_celery5, hops, launch_invocations, reached
 
 CODE = "CL505"
 NAME = "celery4-cli-order"
 SEVERITY = Severity.ERROR
 SUMMARY = "-A after the subcommand (Celery 4 order): Celery 5 refuses to start"
 FIXABLE = True
-
-
-def allows_celery5(deployment: Deployment) -> bool:
-    """False when a requirement anywhere (requirements files, ``pip install`` in a container or
-    a Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x releases."""
-    from celerylint.resolver import releases
-
-    recorded = [r.version for r in releases().get("celery", [])]
-    for requirement in (p.requirement for s in deployment.requirement_sets
-                        for p in s.requirements if p.name == "celery"):
-        admitted = [v for v in recorded if requirement.specifier.contains(v, prereleases=True)]
-        if admitted and all(v.major < 5 for v in admitted):
-            return False
-    return True  # nothing pins Celery 4: pip installs the newest, a 5.x
 
 
 def check(context: Context) -> Iterator[Finding]:

@@ -27,7 +27,9 @@ down (at least 1), or 2 when only memory is limited.
 - containers without CPU or memory limits (the node size is then the intended budget);
 - `worker_concurrency` in the app's configuration (`CELERY_WORKER_CONCURRENCY` in Django settings);
 - any environment variable whose name contains `CONCURRENCY` (a setting we cannot evaluate), or
-  `envFrom` a ConfigMap the repository does not define;
+  `envFrom` a ConfigMap the repository does not define when Celery 5 may run (its click CLI
+  reads `CELERY_WORKER_CONCURRENCY`); Celery 4's command line reads no environment variable, so
+  a project pinned to Celery 4 is still checked;
 - the command line ends in an expansion (`$CELERY_ARGS`) that may carry the option.
 
 ## References
@@ -36,6 +38,9 @@ down (at least 1), or 2 when only memory is limited.
 - Celery docs, `worker_concurrency`: "If not set, the number of CPUs/cores on the host will be used."
   https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-concurrency
 - celery/celery#10320 (cgroup-aware default, open)
+- `celery/bin/celery.py` (5.x), `main()`: `celery(auto_envvar_prefix="CELERY")`, so click maps
+  `CELERY_WORKER_CONCURRENCY` to `celery worker --concurrency`; Celery 4's argparse CLI has no
+  such mapping
 """
 
 from __future__ import annotations
@@ -46,7 +51,9 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import add_args
-from celerylint.rules_support import app_setting, cpu_quantity, env_mentions, pool_of
+from celerylint.rules_support import (
+    allows_celery5, app_setting, cpu_quantity, env_mentions, pool_of,
+)
 
 CODE = "CL202"
 NAME = "prefork-default-concurrency"
@@ -56,9 +63,13 @@ FIXABLE = True
 
 
 def check(context: Context) -> Iterator[Finding]:
+    # Celery 5's click CLI reads CELERY_WORKER_CONCURRENCY (auto_envvar_prefix="CELERY"), so an
+    # envFrom we cannot read may set it; Celery 4's CLI reads no environment variable
+    env_can_set = allows_celery5(context.deployment)
     for container in context.deployment.containers():
         limits = {k: v for k, v in container.limits.items() if k in ("cpu", "memory") and v}
-        if not limits or container.env_open or env_mentions(container, "CONCURRENCY"):
+        if not limits or (container.env_open and env_can_set) or \
+                env_mentions(container, "CONCURRENCY"):
             continue
         for invocation in container.celery:
             if pool_of(container, invocation) != "prefork" or invocation.open_ended:

@@ -26,8 +26,11 @@ a person should decide).
 ## When it stays silent
 - pools `solo`, `threads`, `gevent`, `eventlet`, a custom pool, or a pool set from a variable;
 - `TMPDIR`/`TEMP`/`TMP` is set (to a writable path, or to a value we cannot see);
-- a writable volume is mounted at one of the candidates, or at the known working directory, or
-  the working directory is unknown (no `workingDir`) and any writable volume is mounted;
+- a writable volume is mounted at one of the candidates, or at the working directory (the
+  container's `workingDir`, a `cd` in its script, or the `WORKDIR` of the image the repository
+  builds), or, when the working directory is unknown, at a path the repository's Dockerfiles use
+  as `WORKDIR` or a conventional one (`/app`, `/code`, `/srv`, `/usr/src/app` ...); a volume
+  elsewhere, such as `/var/cache/app`, is not taken for the working directory;
 - `envFrom` a ConfigMap the repository does not define (it may set `TMPDIR`);
 - the command line ends in an expansion (`$CELERY_ARGS`) that may choose another pool.
 
@@ -46,7 +49,7 @@ from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.kubernetes import add_volume, unique_volume_name
 from celerylint.model import Container
-from celerylint.rules_support import pool_of, working_directory, writable
+from celerylint.rules_support import may_hold_workdir, pool_of, working_directory, writable
 
 CODE = "CL201"
 NAME = "prefork-no-writable-tmp"
@@ -71,7 +74,7 @@ def check(context: Context) -> Iterator[Finding]:
             candidates = list(TEMP_DIRS) + ([cwd] if cwd else [])
             if any(writable(container, d)[0] for d in candidates):
                 continue
-            if cwd is None and any(m.writable for m in container.mounts):
+            if cwd is None and may_hold_workdir(container, context.deployment):
                 continue  # the image's working directory may be on that volume
             tried = ", ".join(f"'{d}'" for d in candidates + ([] if cwd else ["<working dir>"]))
             yield Finding(

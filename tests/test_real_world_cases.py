@@ -163,3 +163,65 @@ def test_dependency_conflict_rewrites_a_range_to_the_one_celery_asks_for(tmp_pat
     assert run("check", "--fix", ".", cwd=tmp_path).returncode == 0
     assert (tmp_path / "requirements.txt").read_text() == \
         "celery[redis]==5.3.4\nredis>=4.5.2,<5.0.0,!=4.5.5  # cache\n"
+
+
+def test_an_unknown_env_from_silences_default_concurrency_only_where_celery_reads_it(tmp_path):
+    worker = pod('''    - name: w
+      image: example/app:1.0
+      args: ["celery", "-A", "proj", "worker", "-l", "info"]
+      envFrom: [{configMapRef: {name: settings-from-elsewhere}}]
+      resources: {limits: {cpu: "1", memory: 512Mi}}
+''')
+    write(tmp_path, {"w.yaml": worker, "requirements.txt": "celery==4.4.7\n"})
+    assert "prefork-default-concurrency" in [n for n, _, _ in names(tmp_path)]
+    write(tmp_path, {"requirements.txt": "celery==5.4.0\n"})
+    assert "prefork-default-concurrency" not in [n for n, _, _ in names(tmp_path)]
+
+
+def test_a_volume_elsewhere_is_not_taken_for_the_unknown_working_directory(tmp_path):
+    worker = '''    - name: w
+      image: example/app:1.0
+      args: ["celery", "-A", "proj", "worker", "-c", "2"]
+      securityContext: {readOnlyRootFilesystem: true}
+      volumeMounts: [{name: cache, mountPath: MOUNT}]
+  volumes: [{name: cache, emptyDir: {}}]
+'''
+    write(tmp_path, {"w.yaml": pod(worker.replace("MOUNT", "/var/cache/app"))})
+    assert [n for n, _, _ in names(tmp_path)] == ["prefork-no-writable-tmp"]
+    write(tmp_path, {"w.yaml": pod(worker.replace("MOUNT", "/srv/app-home")),
+                     "Dockerfile": "FROM python:3.12-slim\nWORKDIR /srv/app-home\n"})
+    assert names(tmp_path) == []  # a WORKDIR of the repository's Dockerfiles
+
+
+def test_bash_c_with_a_newline_execs_celery_on_current_images(tmp_path):
+    """local-rpi-cluster (seed 002): `bash -c "pip install ...\\ncelery ..."` on
+    python:3.11-slim (bash 5.2) execs celery; the same string under dash does not."""
+    worker = pod('''    - name: worker
+      image: python:3.11-slim
+      command: ["SHELL", "-c"]
+      args:
+        - |
+          pip install --no-cache-dir celery[redis]==5.3.4
+          celery -A tasks worker --loglevel=info --concurrency=2
+''')
+    write(tmp_path, {"w.yaml": worker.replace("SHELL", "bash")})
+    assert "signal-not-forwarded" not in [n for n, _, _ in names(tmp_path)]
+    write(tmp_path, {"w.yaml": worker.replace("SHELL", "sh")})
+    assert ("signal-not-forwarded", "w.yaml", 12) in names(tmp_path)
+
+
+def test_each_hop_without_exec_is_reported_where_its_exec_belongs(tmp_path):
+    write(tmp_path, {
+        "Dockerfile": "FROM python:3.12-slim\nCOPY run.sh /opt/app/run.sh\n"
+                      "CMD [\"sh\", \"-c\", \"/opt/app/run.sh\"]\n",
+        "run.sh": "#!/bin/sh\ncd /opt/app\ncelery -A tasks worker -c 2\n",
+        "w.yaml": pod('''    - name: w
+      image: registry.example.com/team/app:1.0
+'''),
+    })
+    found = [(n, f, line) for n, f, line in names(tmp_path) if n == "signal-not-forwarded"]
+    assert found == [("signal-not-forwarded", "Dockerfile", 3), ("signal-not-forwarded", "run.sh", 3)]
+    run("check", "--fix", ".", cwd=tmp_path)
+    assert "exec celery" in (tmp_path / "run.sh").read_text()
+    assert 'CMD ["sh", "-c", "exec /opt/app/run.sh"]' in (tmp_path / "Dockerfile").read_text()
+    assert [n for n, _, _ in names(tmp_path) if n == "signal-not-forwarded"] == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from celerylint.diagnostics import Span
@@ -186,6 +187,12 @@ class Deployment:
     apps: list[Any] = field(default_factory=list)  # model.appconfig.AppConfig of every app read
     kustomizations: list[Any] = field(default_factory=list)  # parse.yamlnodes.Document
     problems: list[ParseProblem] = field(default_factory=list)
+
+    @cached_property
+    def dockerfile_workdirs(self) -> frozenset[str]:
+        """Every WORKDIR the repository's Dockerfiles set: where an image's process may start."""
+        return frozenset(posixpath.normpath(stage.workdir) for parsed in self.dockerfiles
+                         for stage in parsed.stages if stage.workdir)
 
     def containers(self, include_init: bool = False):
         for workload in self.workloads:

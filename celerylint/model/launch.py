@@ -30,6 +30,7 @@ from pathlib import Path
 from celerylint import sources as src
 from celerylint.diagnostics import Span
 from celerylint.model import Container
+from celerylint.model import shells
 from celerylint.model.origins import JsonArray, Joined, Origin, ScriptText
 from celerylint.parse import celery_cli, shell
 from celerylint.parse.dockerfile import Dockerfile, Instruction, Stage
@@ -39,14 +40,16 @@ from celerylint.sources import SourceFile
 INITS = frozenset({"tini", "tini-static", "dumb-init", "catatonit"})
 _INIT_VALUE_OPTIONS = frozenset({"-p", "-e", "-r", "--rewrite"})
 _RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
-MAX_HOPS = 4
+MAX_HOPS = 8
+#: Hand-overs through ``"$@"`` followed at most (each one a nested shell).
+MAX_DEPTH = 20
 PATH_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 #: Programs never looked up as scripts of the repository.
 NOT_SCRIPTS = frozenset({"celery", "flower", "pip", "pip3", "gunicorn", "uvicorn", "exec",
                          "env", "nice", "nohup", "gosu", "su-exec", "su", "sudo", "runuser"})
 
-#: A shell that stays PID 1, and the command in it that lacks an exec.
-_Hold = "tuple[str, SimpleCommand] | None"
+#: The commands, outermost first, whose shells (or su) stay between PID 1 and what they start.
+_Hold = tuple[SimpleCommand, ...]
 
 
 def _may_be_script(program: str) -> bool:
@@ -72,6 +75,7 @@ class Launch:
     commands: list[SimpleCommand]
     hops: list[Hop] = field(default_factory=list)
     init: str | None = None
+    init_options: list[str] = field(default_factory=list)  # tini -g, dumb-init --single-child
     container: Container | None = None
     stage: Stage | None = None
     sources: list[SourceFile] = field(default_factory=list)  # entry scripts read
@@ -87,6 +91,14 @@ class Launch:
     def via(self) -> str:
         """``k8s/w.yaml runs /start, /start is compose/start, which ...`` or ''."""
         return ", ".join(h.text for h in self.hops)
+
+    @property
+    def base_image(self) -> str | None:
+        """The image the container runs on: the root of the linked Dockerfile's stages, else the
+        container's image name (which tells the distribution, and so ``/bin/sh``)."""
+        if self.stage is not None:
+            return self.stage.root_image
+        return self.container.image if self.container is not None else None
 
     @property
     def scripts(self) -> list[str]:
@@ -270,7 +282,7 @@ class Resolver:
             return None
         launch = Launch(container.where, [], container=container, stage=stage)
         launch.hops.append(Hop(hop, container.span))
-        launch.commands = self._follow(items, image, launch, None, depth=0)
+        launch.commands = self._follow(items, image, launch, (), depth=0)
         return launch
 
     def for_image(self, parsed: Dockerfile) -> Launch | None:
@@ -301,7 +313,7 @@ class Resolver:
                                         _fallback(parsed.source, cmd))
                 more = [_Item.whole(w, cmd_origin, 0) for w in ["/bin/sh", "-c", cmd.text]]
             items = items + more
-        launch.commands = self._follow(items, image, launch, None, depth=0)
+        launch.commands = self._follow(items, image, launch, (), depth=0)
         return launch
 
     def _instruction_items(self, image, keyword: str) -> list[_Item] | None:
@@ -335,7 +347,7 @@ class Resolver:
         for script, origin, shell_name in instruction_scripts(parsed, stage, instruction)[:1]:
             split = split_script(script, origin, shell_name)
             if split:
-                commands += self._expand(split, [], image, launch, None, 0)
+                commands += self._expand(split, [], image, launch, (), 0)
         return commands
 
     def _follow(self, items: list[_Item], image, launch: Launch, hold: _Hold,
@@ -345,6 +357,7 @@ class Resolver:
             launch.init = os.path.basename(items[0].text)
             items = items[1:]
             while items and items[0].text.startswith("-"):
+                launch.init_options.append(items[0].text)
                 value = items[0].text in _INIT_VALUE_OPTIONS
                 done = items[0].text == "--"
                 items = items[2:] if value else items[1:]
@@ -413,21 +426,24 @@ class Resolver:
             return []
         launch.hops.append(Hop("which runs it through su -c (su stays the parent)",
                                command.origin.span(command.words[0])))
-        return self._expand(nested, [], image, launch, hold or ("su", command), depth)
+        return self._expand(nested, [], image, launch, hold + (command,), depth)
 
     def _expand(self, commands: list[SimpleCommand], rest: list[_Item], image, launch: Launch,
                 hold: _Hold, depth: int) -> list[SimpleCommand]:
         """Mark what a script's shell holds, and follow ``"$@"`` and the scripts it runs."""
         out: list[SimpleCommand] = []
         for command in commands:
-            command.held_by, command.holder = hold if hold else (None, None)
+            command.holders = list(hold)
+            if command.shell is not None:
+                command.shell_info = shells.resolve(command.shell, launch.base_image)
+                command.implicit_exec = shells.execs_last(command.shell_info, commands, command)
             out.append(command)
             words = command.words
             if not words:
                 continue
-            hands_over = command.replaces_shell
-            # what holds the processes it starts: the outer hold, or this shell if it stays
-            child = hold or (None if hands_over else (command.shell or "sh", command))
+            hands_over = command.shell is None or command.exec_ or command.implicit_exec
+            # what holds the processes it starts: the shells above, and this one if it stays
+            child = hold if hands_over else hold + (command,)
             dollar_at = next((i for i, w in enumerate(words) if w.text == "$@" and w.dynamic), None)
             if words[0].name == "su" and "-c" in [w.text for w in words[1:-1]]:
                 out += self._su(command, image, launch, hold, depth)
@@ -438,7 +454,8 @@ class Resolver:
                 launch.hops.append(Hop(f"which execs {shown}" if command.exec_ else
                                        f"which runs {shown} without exec",
                                        command.origin.span(words[dollar_at])))
-                out += self._follow(around + rest + after, image, launch, child, depth)
+                out += self._follow(around + rest + after, image, launch, child, depth + 1) \
+                    if depth < MAX_DEPTH else []
             elif depth < MAX_HOPS and not words[0].dynamic and _may_be_script(words[0].text):
                 found = self.locate_script(words[0].text, image)
                 if found is not None and found[0] not in launch.sources:

@@ -21,7 +21,12 @@ SHELLS = frozenset({"sh", "bash", "dash", "ash", "zsh", "ksh", "mksh", "busybox"
 
 #: Words that open or close compound commands; skipped where a command starts.
 RESERVED = frozenset({"if", "then", "else", "elif", "fi", "do", "done", "while", "until", "!",
-                      "{", "}", "time", "esac"})
+                      "{", "}", "time", "esac", "for", "case"})
+
+#: Compound commands, by the reserved word that opens them and the one that closes them.
+OPENERS = {"if": "fi", "while": "done", "until": "done", "for": "done", "case": "esac", "{": "}",
+           "(": ")"}
+CLOSERS = frozenset(OPENERS.values())
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")", "\n")
 _REDIRECTS = ("&>>", "<<<", "<<-", ">>", "<<", ">&", "<&", "&>", ">|", "<>", ">", "<")
@@ -72,15 +77,22 @@ class SimpleCommand:
     last: bool = False         # nothing runs after it in the script
     shell: str | None = None   # the shell that runs it, None for an exec-form command
     origin: Any = None         # model.origins.Origin: where its words are written
-    held_by: str | None = None  # a shell above it that stays PID 1 (signals stop there)
-    holder: "SimpleCommand | None" = None  # the command, in that shell, that lacks an exec
+    holders: list["SimpleCommand"] = field(default_factory=list)  # commands, outermost first,
+    # whose shell (or su) stays between PID 1 and this one: signals stop there
+    implicit_exec: bool = False  # its shell replaces itself with it without an ``exec``
     connector: str | None = None  # the operator before it: "&&", "||", ";", "\n", "|", "&"
     from_file: bool = False    # it is in a script file (not an ``sh -c`` string)
+    redirected: bool = False   # it has a redirection (``> log``, ``2>&1``)
+    heredoc: bool = False      # it reads a here-document
+    prefixed: bool = False     # ``!`` or ``time`` in front of it
+    compound: str | None = None  # the innermost compound around it: if, while, for, case, {, (
+    trailing_newline: bool = False  # the script it ends (as its last command) ends in a newline
+    shell_info: Any = None     # model.shells.Shell: which shell runs it and what it execs
 
     @property
     def replaces_shell(self) -> bool:
         """True when this process becomes the container's main process (no shell stays)."""
-        return (self.shell is None or self.exec_) and self.held_by is None
+        return (self.shell is None or self.exec_ or self.implicit_exec) and not self.holders
 
 
 def _scan_paren(text: str, i: int) -> int:
@@ -288,12 +300,20 @@ def split(text: str, shell: str | None = "sh", item: int = 0) -> list[SimpleComm
     pending_redirect = False
     pipe_in = False
     previous_op: str | None = None
+    compounds: list[str] = []  # open if/while/until/for/case/{/( around the current command
 
     def finish(op: str | None) -> None:
         nonlocal current, pipe_in, previous_op
         words = current.words
         while words and words[0].text in RESERVED and not words[0].dynamic:
-            words.pop(0)
+            word = words.pop(0).text
+            if word in OPENERS:
+                compounds.append(word)
+            elif word in CLOSERS and compounds and OPENERS[compounds[-1]] == word:
+                compounds.pop()
+            elif word in ("!", "time"):
+                current.prefixed = True
+        current.compound = compounds[-1] if compounds else None
         while words and _is_assignment(words[0]):
             current.assignments.append(words.pop(0))
         if words and words[0].text == "exec":
@@ -318,14 +338,20 @@ def split(text: str, shell: str | None = "sh", item: int = 0) -> list[SimpleComm
             else:
                 current.words.append(token)
         elif token in ("<<", "<<-"):
-            pass  # the tokenizer already took the here-document's delimiter
+            current.heredoc = True  # the tokenizer already took the here-document's delimiter
         elif token in _REDIRECTS:
             pending_redirect = True
+            current.redirected = True
         else:
             finish(token)
+            if token == "(":
+                compounds.append("(")
+            elif token == ")" and compounds and compounds[-1] == "(":
+                compounds.pop()
     finish(None)
     if commands:
         commands[-1].last = True
+        commands[-1].trailing_newline = text.rstrip(" \t").endswith("\n")
     return commands
 
 
