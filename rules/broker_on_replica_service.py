@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from celerylint.diagnostics import Finding, Severity
+from celerylint.diagnostics import Finding, Related, Severity
 from celerylint.engine import Context
 from celerylint.rules_support import broker_targets, is_redis, selected_workloads, services
 
@@ -47,19 +47,30 @@ SUMMARY = "the broker URL's Service balances writes across read-only Redis repli
 def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     defined = services(deployment)
+    # one finding per URL and Service, however many containers and settings use it
+    groups: dict[tuple, list[tuple]] = {}
     for container, setting, url, where, _, target in broker_targets(deployment):
         service = defined.get(target) if target else None
         if service is None or url.lower().startswith("sentinel"):
             continue
+        groups.setdefault((target, url), []).append((where, setting, container))
+    for (target, _), uses in groups.items():
+        service = defined[target]
         why = _replicas(selected_workloads(deployment, service), deployment)
-        if why:
-            yield Finding(
-                where,
-                f"the {setting} of {container.where} goes through the Service '{service.name}', "
-                f"which selects Redis replicas ({why}): writes that land on a replica fail "
-                "with ReadOnlyError: You can't write against a read only replica",
-                "point the broker at the primary's Service, or use a sentinel:// URL with "
-                "master_name")
+        if not why:
+            continue
+        settings = " and ".join(dict.fromkeys(setting for _, setting, _ in uses))
+        users = list(dict.fromkeys(container.where for _, _, container in uses))
+        who = " and ".join(users[:2]) + (f" and {len(users) - 2} more" if len(users) > 2 else "")
+        places = list(dict.fromkeys(where for where, _, _ in uses))
+        yield Finding(
+            places[0],
+            f"the {settings} of {who} goes through the Service '{service.name}', which selects "
+            f"Redis replicas ({why}): writes that land on a replica fail with ReadOnlyError: "
+            "You can't write against a read only replica",
+            "point the broker at the primary's Service, or use a sentinel:// URL with "
+            "master_name",
+            related=[Related(p, "the same URL is set here") for p in places[1:]])
 
 
 def _replicas(workloads, deployment=None) -> str | None:

@@ -20,10 +20,13 @@ Remove `C_FORCE_ROOT` and run the worker as a non-root user (`USER 10001` in the
 (unsafe: a root worker that accepts pickle will then refuse to start): deletes the variable.
 
 ## When it stays silent
-- `C_FORCE_ROOT` set to an empty string (Celery treats it as unset).
+- `C_FORCE_ROOT` set to an empty string (Celery treats it as unset);
+- containers that run celery beat, Flower or other commands but no worker: only the worker calls
+  `check_privileges` (`celery/apps/worker.py`), so the variable changes nothing there.
 
 ## References
-- `celery/platforms.py` (v5.6.3): `check_privileges`, `ROOT_DISALLOWED`.
+- `celery/platforms.py` (v5.6.3): `check_privileges`, `ROOT_DISALLOWED`; its only caller is
+  `celery/apps/worker.py` (`Worker.on_before_init`).
 - Celery docs, Security: https://docs.celeryq.dev/en/stable/userguide/security.html
 """
 
@@ -49,6 +52,9 @@ def check(context: Context) -> Iterator[Finding]:
         variable = container.env.get("C_FORCE_ROOT")
         if variable is None or not variable.value:
             continue  # unset, empty, or from a Secret we cannot read
+        if container.celery and not any(i.is_worker or i.subcommand == "multi"
+                                         for i in container.celery):
+            continue  # only the worker checks privileges: beat and Flower never read it
         shown = f'"{variable.value}"'
         yield Finding(
             variable.span,

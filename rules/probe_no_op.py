@@ -64,10 +64,11 @@ def check(context: Context) -> Iterator[Finding]:
         why = _always_succeeds(command)
         if why:
             source = container.workload.source
+            process = next((i.subcommand for i in container.celery if i.subcommand), "celery")
             yield Finding(
                 span(source, probe.data["exec"].value_pos["command"]),
                 f"the livenessProbe of {container.where} {why}: it can never fail, so a hung "
-                "worker is never restarted",
+                f"{process} is never restarted",
                 "probe a heartbeat the worker writes, or `celery inspect ping -d celery@$HOSTNAME`")
 
 

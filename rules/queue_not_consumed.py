@@ -19,6 +19,10 @@ messages just wait.
 Add the queue to a worker's `-Q` list, or start a worker for it, or route the task to a queue a
 worker consumes. No automatic fix: which worker should take the load is a capacity decision.
 
+Each unconsumed queue is reported once: at the worker's `-Q` list when exactly one worker lists
+its queues (that is where the fix goes), else at the first route to it; every route and beat
+entry that sends to it is a related location.
+
 ## When it stays silent
 - the repository runs no worker, or a worker's `-Q` comes from a variable, or a worker without
   `-Q` takes its queues from a `task_queues` setting we cannot read, or a command that mentions
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from celerylint.diagnostics import Finding, Severity
+from celerylint.diagnostics import Finding, Related, Severity
 from celerylint.engine import Context
 
 CODE = "CL601"
@@ -43,9 +47,11 @@ SEVERITY = Severity.ERROR
 SUMMARY = "tasks are routed to a queue that no worker consumes"
 
 
-def consumed(context: Context) -> set[str] | None:
-    """Queues the deployment's workers consume; None when that cannot be known (or no worker)."""
+def consumed(context: Context) -> tuple[set[str], list] | None:
+    """Queues the deployment's workers consume, and the workers with an explicit ``-Q`` (their
+    invocations); None when that cannot be known (or there is no worker)."""
     queues: set[str] = set()
+    listed = []
     workers = 0
     for container in context.deployment.containers():
         if container.commands is None or (not container.celery and any(
@@ -63,6 +69,7 @@ def consumed(context: Context) -> set[str] | None:
                 if invocation.queues is None:
                     return None
                 queues.update(invocation.queues)
+                listed.append(invocation)
                 continue
             config = container.app_config
             if config is not None and config.get("task_queues") is not None:
@@ -71,7 +78,7 @@ def consumed(context: Context) -> set[str] | None:
             if not isinstance(default, str):
                 return None
             queues.add(default)
-    return queues if workers else None
+    return (queues, listed) if workers else None
 
 
 def sent_to(config) -> Iterator[tuple[str, object, str]]:
@@ -98,19 +105,28 @@ def sent_to(config) -> Iterator[tuple[str, object, str]]:
 
 
 def check(context: Context) -> Iterator[Finding]:
-    queues = consumed(context)
-    if queues is None:
+    known = consumed(context)
+    if known is None:
         return
-    for container in context.deployment.containers():
-        config = container.app_config
-        if config is None:
-            continue
+    queues, listed = known
+    # one finding per queue, whatever number of routes and schedule entries send to it
+    senders: dict[str, list[Related]] = {}
+    for config in context.deployment.apps:
         for queue, where, how in sent_to(config):
-            if queue in queues or where is None:
-                continue
-            yield Finding(
-                where,
-                f"no worker consumes the queue '{queue}' ({how}): its tasks wait on the broker "
-                f"and never run (workers consume: {', '.join(sorted(queues))})",
-                f"add {queue} to a worker's -Q, start a worker for it, or route the tasks to a "
-                "consumed queue")
+            if queue not in queues and where is not None:
+                related = senders.setdefault(queue, [])
+                if all(r.span != where for r in related):
+                    related.append(Related(where, how))
+    for queue, related in senders.items():
+        hows = "; ".join(r.message for r in related[:2]) + \
+            (f" and {len(related) - 2} more" if len(related) > 2 else "")
+        # with one worker listing its queues, the fix belongs in that list
+        at = listed[0].span(listed[0].option("queues").value_word) if len(listed) == 1 else \
+            related[0].span
+        yield Finding(
+            at,
+            f"no worker consumes the queue '{queue}' ({hows}): its tasks wait on the broker and "
+            f"never run (workers consume: {', '.join(sorted(queues))})",
+            f"add {queue} to a worker's -Q, start a worker for it, or route the tasks to a "
+            "consumed queue",
+            related=related)

@@ -15,8 +15,12 @@ Both the manifest and the HPA own `spec.replicas`. Applying the manifest resets 
 corrects it on its next loop; each change deletes or adds pods.
 
 ## Fix
-Remove `replicas` from the manifest and let the HPA's `minReplicas` set the floor. Automatic fix
-(safe): deletes the `replicas` line.
+Remove `replicas` from the manifest and let the HPA's `minReplicas` set the floor. Kubernetes'
+own guide warns that removing the field from a Deployment that `kubectl apply` manages makes the
+next apply set it to 1, the default, before the HPA scales it back: first run
+`kubectl apply edit-last-applied` (or the server-side apply field-manager migration) as the guide
+describes, then remove it. Automatic fix (unsafe, `--unsafe-fixes`): deletes the `replicas` line;
+review the migration before you apply it.
 
 ## When it stays silent
 - no HPA targets the workload, or the HPA is in another namespace;
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from celerylint.diagnostics import Finding, Fix, Severity
+from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit
 from celerylint.model.kubernetes import span
@@ -59,8 +63,10 @@ def check(context: Context) -> Iterator[Finding]:
         text = source.lines[line - 1]
         fix = None
         if text.strip().startswith("replicas:"):  # its own line: delete it
-            fix = Fix("remove spec.replicas (the HPA sets the count)",
-                      [edit(source, source.offset(line, 1), source.offset(line + 1, 1), "")])
+            fix = Fix("remove spec.replicas (unsafe: the next kubectl apply drops the workload "
+                      "to 1 replica until the HPA scales it back, unless you migrate it first)",
+                      [edit(source, source.offset(line, 1), source.offset(line + 1, 1), "")],
+                      Applicability.UNSAFE)
         yield Finding(
             span(source, spec.value_pos["replicas"]),
             f"the {workload.kind} '{workload.name}' sets replicas: {spec['replicas']} while the "

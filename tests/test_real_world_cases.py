@@ -225,3 +225,92 @@ def test_each_hop_without_exec_is_reported_where_its_exec_belongs(tmp_path):
     assert "exec celery" in (tmp_path / "run.sh").read_text()
     assert 'CMD ["sh", "-c", "exec /opt/app/run.sh"]' in (tmp_path / "Dockerfile").read_text()
     assert [n for n, _, _ in names(tmp_path) if n == "signal-not-forwarded"] == []
+
+
+def test_queue_not_consumed_once_per_queue_at_the_worker_list_with_the_routes_related(tmp_path):
+    """jewely: many routes and beat entries to three unconsumed queues gave one finding each."""
+    routes = "\n".join(f'    "proj.{q}.t{i}": {{"queue": "{q}"}},'
+                       for q in ("accounting", "monitoring", "webhooks") for i in range(4))
+    write(tmp_path, {
+        "proj/__init__.py": "",
+        "proj/celery.py": f'from celery import Celery\napp = Celery("proj")\n'
+                          f'app.conf.task_routes = {{\n{routes}\n}}\n',
+        "w.yaml": pod('''    - name: w
+      image: example/app:1.0
+      args: ["celery", "-A", "proj", "worker", "-Q", "celery,backups", "-c", "2"]
+'''),
+    })
+    findings = [d for d in lint(tmp_path) if d.name == "queue-not-consumed"]
+    assert len(findings) == 3
+    assert {(d.span.path.rsplit("/", 1)[-1], d.span.line, d.span.column) for d in findings} == {
+        ("w.yaml", 8, 55)}  # "celery,backups"
+    assert all(len(d.related) == 4 and d.related[0].span.path.endswith("celery.py")
+               for d in findings)
+    assert "and 2 more" in findings[0].message
+
+
+def test_broker_on_replica_service_is_one_finding_per_url(tmp_path):
+    worker = '''apiVersion: apps/v1
+kind: Deployment
+metadata: {name: NAME}
+spec:
+  selector: {matchLabels: {app: NAME}}
+  template:
+    metadata: {labels: {app: NAME}}
+    spec:
+      containers:
+        - name: NAME
+          image: example/app:1.0
+          args: ["celery", "-A", "proj", "SUB"]
+          envFrom: [{configMapRef: {name: celery-env}}]
+'''
+    write(tmp_path, {
+        "env.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: celery-env}\ndata:\n"
+                    "  CELERY_BROKER_URL: redis://redis:6379/0\n"
+                    "  CELERY_RESULT_BACKEND: redis://redis:6379/0\n",
+        "redis.yaml": """apiVersion: v1
+kind: Service
+metadata: {name: redis}
+spec: {selector: {app: redis}, ports: [{port: 6379}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: redis}
+spec:
+  replicas: 3
+  serviceName: redis
+  selector: {matchLabels: {app: redis}}
+  template:
+    metadata: {labels: {app: redis}}
+    spec:
+      containers: [{name: redis, image: redis:7}]
+""",
+        "w.yaml": worker.replace("NAME", "worker").replace("SUB", "worker"),
+        "b.yaml": worker.replace("NAME", "beat").replace("SUB", "beat"),
+    })
+    [finding] = [d for d in lint(tmp_path) if d.name == "broker-on-replica-service"]
+    assert "broker_url and result_backend" in finding.message
+    assert "container 'worker'" in finding.message and "container 'beat'" in finding.message
+    assert [r.span.line for r in finding.related] == [6]
+
+
+def test_force_root_only_where_a_worker_runs_and_probe_wording_names_the_process(tmp_path):
+    beat = pod('''    - name: beat
+      image: example/app:1.0
+      args: ["celery", "-A", "config", "beat", "-S", "django"]
+      env: [{name: C_FORCE_ROOT, value: "false"}]
+      livenessProbe:
+        exec:
+          command: ["python", "-c", "import config.celery"]
+''')
+    write(tmp_path, {"b.yaml": beat})
+    [finding] = lint(tmp_path)
+    assert finding.name == "probe-no-op" and "a hung beat is never restarted" in finding.message
+    write(tmp_path, {"b.yaml": beat.replace('"beat", "-S", "django"', '"worker", "-c", "2"')})
+    assert sorted(n for n, _, _ in names(tmp_path)) == ["force-root", "probe-no-op"]
+
+
+def test_a_jinja_requirements_file_gets_a_template_hint(tmp_path):
+    write(tmp_path, {"requirements/base.txt": "celery==5.4.0\n{%- if cookiecutter.use_sentry %}\nsentry-sdk\n"})
+    [finding] = lint(tmp_path)
+    assert finding.name == "parse-error" and "Jinja template" in finding.message

@@ -175,6 +175,9 @@ class _RequirementReader:
             self.parsed[key] = result = requirements.read_file(source.text)
             if result.invalid:
                 line, column, message = result.invalid[0]
+                text = source.lines[line - 1] if 0 < line <= len(source.lines) else ""
+                if "{%" in text or "{{" in text:
+                    message += " (it looks like a Jinja template: it is checked once rendered)"
                 self.problems.setdefault(source.path, []).append(
                     ParseProblem(source.path, line, column, f"invalid requirement: {message}"))
         return self.parsed[key]
