@@ -314,3 +314,18 @@ def test_a_jinja_requirements_file_gets_a_template_hint(tmp_path):
     write(tmp_path, {"requirements/base.txt": "celery==5.4.0\n{%- if cookiecutter.use_sentry %}\nsentry-sdk\n"})
     [finding] = lint(tmp_path)
     assert finding.name == "parse-error" and "Jinja template" in finding.message
+
+
+def test_the_app_module_is_found_from_the_project_root_without_git(tmp_path):
+    write(tmp_path, {
+        "pyproject.toml": "[project]\nname = 'shop'\n",
+        "proj/__init__.py": "",
+        "proj/celery.py": APP,
+        "deploy/k8s/beat.yaml": pod('''    - name: beat
+      image: example/app:1.0
+      args: ["celery", "-A", "proj", "beat", "-S", "redbeat.RedBeatScheduler"]
+'''),
+    })
+    assert not (tmp_path / ".git").exists()
+    result = run("check", "--format", "concise", "deploy/k8s", cwd=tmp_path)
+    assert "proj/celery.py:6:" in result.stdout and "crontab-minute-wildcard" in result.stdout
