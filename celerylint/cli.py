@@ -20,8 +20,8 @@ from celerylint import __version__
 FORMATS = ("text", "concise", "json", "github", "sarif", "junit", "gitlab")  # report.FORMATS
 
 
-def _size(value: str) -> int:
-    """``10M``, ``512k`` or a number of bytes."""
+def _size(value: str, where: str = "--max-file-size") -> int:
+    """``10M``, ``512k`` or a number of bytes; ``where`` names the flag or file it came from."""
     text = value.strip().upper().removesuffix("B").removesuffix("I")
     factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
     number = text[:-1] if factor > 1 else text
@@ -31,7 +31,7 @@ def _size(value: str) -> int:
         size = 0
     if size <= 0:
         raise click.BadParameter(f"'{value}' is not a size such as 10M or 512k",
-                                 param_hint="--max-file-size")
+                                 param_hint=where)
     return size
 
 
@@ -90,9 +90,12 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     """
     if show_diff and apply_fixes:
         raise click.UsageError("--fix and --diff cannot be used together: --diff changes nothing")
-    missing = [p for p in paths if p != "-" and not os.path.lexists(p)]
-    if missing:
-        raise click.UsageError(f"path does not exist: {missing[0]}")
+    for path in paths:
+        if path != "-" and not os.path.lexists(path):
+            parent = os.path.dirname(os.path.abspath(path))
+            if os.path.isdir(parent) and not os.access(parent, os.R_OK | os.X_OK):
+                raise click.UsageError(f"cannot read {path}: permission denied on {parent}")
+            raise click.UsageError(f"path does not exist: {path}")
     if (show_diff or apply_fixes) and "-" in paths:
         raise click.UsageError("--fix and --diff need files: standard input cannot be rewritten")
     from celerylint import config as configuration
@@ -101,6 +104,7 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     from celerylint.fixes import apply
     from celerylint.model.build import load
     from celerylint.report import Result, render
+    from celerylint.report.text import printable
 
     rules = all_rules()
     try:
@@ -110,7 +114,8 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     except configuration.ConfigError as exc:
         _fail(str(exc))
     settings = _settings(config, kubernetes_version, no_strict, estimates)
-    max_size = _size(max_file_size or config.max_file_size or "10M")
+    max_size = _size(max_file_size) if max_file_size else _size(
+        config.max_file_size or "10M", f"max-file-size in {config.path}" if config.path else "")
     baseline = None
     if baseline_file:
         try:
@@ -138,7 +143,9 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
         outcome = None
         deployment, skipped, diagnostics = lint(None)
     for skip in skipped:
-        click.echo(f"celerylint: skipped {skip.path}: {skip.reason}", err=True)
+        shown = printable(skip.where)
+        click.echo(f"celerylint: {shown}: {printable(skip.reason)}" if skip.line else
+                   f"celerylint: skipped {shown}: {printable(skip.reason)}", err=True)
     for error in dict.fromkeys(errors):
         click.echo(f"celerylint: {error}", err=True)
     if write_baseline_file:

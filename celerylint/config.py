@@ -9,6 +9,7 @@ silently switch a rule off. Rules are selected by code (``CL101``), code prefix 
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,16 +85,42 @@ def _toml(path: Path) -> dict:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
 
 
+def _ours(pyproject: Path) -> bool:
+    """A pyproject.toml with a ``[tool.celerylint]`` table (one that does not mention celerylint
+    at all is never parsed, so its own errors are not ours to report)."""
+    if "celerylint" not in pyproject.read_text(encoding="utf-8", errors="replace"):
+        return False
+    return "celerylint" in _toml(pyproject).get("tool", {})
+
+
 def find(start: str) -> Path | None:
-    """The nearest configuration file above ``start`` (a pyproject without our table is skipped)."""
-    here = Path(start).resolve()
-    for directory in [here if here.is_dir() else here.parent, *here.parents]:
+    """The nearest configuration file at or above ``start``, up to the project root (nothing
+    above the checked tree is read). A ``pyproject.toml`` without a ``[tool.celerylint]`` table
+    is not ours to judge: it is skipped, even when it is not valid TOML."""
+    from celerylint.discover import project_root
+
+    try:
+        here = Path(os.path.realpath(start))
+    except (OSError, ValueError):
+        return None
+    top = project_root(here)
+    first = here if here.is_dir() else here.parent
+    directories = [first, *first.parents]
+    if top is not None and top in directories:
+        directories = directories[:directories.index(top) + 1]
+    else:
+        directories = directories[:1]
+    for directory in directories:
         for name in FILE_NAMES:
             candidate = directory / name
-            if candidate.is_file():
-                if name == "pyproject.toml" and "celerylint" not in _toml(candidate).get("tool", {}):
+            try:
+                if not candidate.is_file():
                     continue
-                return candidate
+                if name == "pyproject.toml" and not _ours(candidate):
+                    continue
+            except OSError:
+                continue
+            return candidate
     return None
 
 

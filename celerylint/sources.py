@@ -1,87 +1,47 @@
-"""Finding the files to check, reading them safely, and knowing what kind each one is.
+"""Reading files safely, as text with known line ends.
 
 Reading never raises: a file that cannot be read or decoded becomes a ``Skip`` (reported to the
 user as a notice) or a ``ParseProblem`` (reported as a ``parse-error`` finding), and the other
-files are still checked.
+files are still checked. Only regular files inside the run's scope are opened (never a FIFO, a
+device, or a symlink out of the tree), without blocking, and never more than the size limit is
+read, whatever ``stat`` says.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import bisect
 import hashlib
-import re
 import os
+import re
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 #: Files above this size are skipped with a notice (``--max-file-size``).
 DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
-
-#: Directories never walked into: version control, virtualenvs, caches, vendored packages.
-SKIPPED_DIRS = frozenset(
-    {
-        ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "node_modules", "__pycache__",
-        ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", "site-packages", ".direnv",
-        ".terraform", ".idea", ".vscode",
-    }
-)
 
 YAML = "yaml"
 DOCKERFILE = "dockerfile"
 REQUIREMENTS = "requirements"
 PYTHON = "python"
 
-#: Extensions of other languages: a file named so is never sniffed as a Dockerfile.
-_OTHER_LANGUAGES = (".py", ".sh", ".bash", ".md", ".rst", ".toml", ".ini", ".cfg", ".js", ".ts",
-                    ".go", ".rb", ".j2", ".tpl", ".conf")
+#: Why a file the run found (an include, a COPY source, a symlink) was not opened.
+OUTSIDE = "outside the checked tree, not read"
 
+_EOL = re.compile(r"\r\n|\r|\n")
 
-def classify(path: Path) -> str | None:
-    """The kind of a file from its name, or None when celerylint does not read it."""
-    name = path.name
-    lower = name.lower()
-    if lower.endswith((".yaml", ".yml")):
-        return YAML
-    if name in ("Dockerfile", "Containerfile") or lower.endswith(".dockerfile") or name.startswith(
-        ("Dockerfile.", "Dockerfile-", "Dockerfile_", "Containerfile.")
-    ):
-        return DOCKERFILE
-    if lower.endswith((".txt", ".in")) and (
-        fnmatch.fnmatch(lower, "requirements*") or fnmatch.fnmatch(lower, "constraints*")
-        or path.parent.name.lower() in ("requirements", "reqs")
-    ):
-        return REQUIREMENTS
-    return None
-
-
-def sniff(name: str, text: str) -> str | None:
-    """The kind of a file named on the command line whose name says nothing, from its name and
-    text together: a Python module when it ends in ``.py``, a requirements file when named so, a
-    Dockerfile when it starts with FROM or ARG (and its extension is not another language's), a
-    Kubernetes manifest (YAML or JSON) when it has ``apiVersion`` and ``kind``; else None."""
-    lower = name.lower()
-    if lower.endswith(".py"):
-        return PYTHON
-    if "requirements" in lower or "constraints" in lower:
-        return REQUIREMENTS
-    if not lower.endswith(_OTHER_LANGUAGES):
-        for line in text[:65536].splitlines():
-            word = line.strip().split(" ", 1)[0].upper()
-            if word and not word.startswith("#"):
-                if word in ("FROM", "ARG"):
-                    return DOCKERFILE
-                break
-    if re.search(r"""^\s*["']?apiVersion["']?\s*:""", text, re.M) and \
-            re.search(r"""^\s*["']?kind["']?\s*:""", text, re.M):
-        return YAML
-    return None
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
+    getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass
 class SourceFile:
-    """One file's text, normalised to ``\\n`` line ends; ``path`` is what users see."""
+    """One file's text, normalised to ``\\n`` line ends; ``path`` is what users see.
+
+    ``crlf`` says every line ended in ``\\r\\n``; a file with mixed or ``\\r``-only line ends keeps
+    each line's in ``eols``, so that a fix writes every line back as it was."""
 
     path: str
     kind: str
@@ -90,6 +50,9 @@ class SourceFile:
     crlf: bool = False
     encoding: str = "utf-8"  # "utf-8-sig" (a BOM) or "utf-16" are written back the same way
     digest: str = ""  # of the bytes read, so --fix can refuse a file changed since
+    eols: tuple[str, ...] | None = None  # the end of each line, when they are not all alike
+    project: str = ""  # the checked root the file belongs to (discover.Scope.project_of)
+    documents: int = 0  # YAML documents the loader found (a fix must not change the number)
 
     @property
     def lines(self) -> list[str]:
@@ -99,35 +62,58 @@ class SourceFile:
             self.__dict__["_lines"] = cached
         return cached
 
+    @property
+    def starts(self) -> list[int]:
+        """The offset where each line starts."""
+        cached = self.__dict__.get("_starts")
+        if cached is None:
+            cached = [0]
+            for row in self.lines[:-1]:
+                cached.append(cached[-1] + len(row) + 1)
+            self.__dict__["_starts"] = cached
+        return cached
+
     def offset(self, line: int, column: int) -> int:
         """Character offset in ``text`` of a 1-based line and column."""
-        starts = self.__dict__.get("_starts")
-        if starts is None:
-            starts = [0]
-            for row in self.lines[:-1]:
-                starts.append(starts[-1] + len(row) + 1)
-            self.__dict__["_starts"] = starts
+        starts = self.starts
         line = min(max(line, 1), len(starts))
         return min(starts[line - 1] + column - 1, len(self.text))
 
     def position(self, offset: int) -> tuple[int, int]:
         """1-based (line, column) of a character offset in ``text``."""
-        line = self.text.count("\n", 0, offset) + 1
-        return line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        row = bisect.bisect_right(self.starts, offset) - 1
+        return row + 1, offset - self.starts[row] + 1
 
-    def encode(self, text: str) -> bytes:
-        """Bytes for new text, with this file's line ends and encoding."""
-        if self.crlf:
+    def encode(self, text: str, eols: tuple[str, ...] | None = None) -> bytes:
+        """Bytes for new text, with this file's encoding and line ends (``eols`` per line, for a
+        file whose line ends differ)."""
+        if eols is not None:
+            rows = text.split("\n")
+            default = max(set(eols), key=eols.count) if eols else "\n"
+            text = "".join(row + (eols[i] if i < len(eols) else default)
+                           for i, row in enumerate(rows[:-1])) + rows[-1]
+        elif self.crlf:
             text = text.replace("\n", "\r\n")
         return text.encode(self.encoding)
+
+    def edited(self, text: str, eols: tuple[str, ...] | None) -> "SourceFile":
+        """This file with new text (and, for mixed line ends, the new lines' ends)."""
+        return SourceFile(self.path, self.kind, text, self.abspath, self.crlf, self.encoding,
+                          self.digest, eols, self.project)
 
 
 @dataclass
 class Skip:
-    """A file that was not checked, and why (shown as a notice, not a finding)."""
+    """A file that was not checked (or a limit reached in it), and why: shown as a notice, not
+    a finding. ``line`` is set when the notice is about a place in the file."""
 
     path: str
     reason: str
+    line: int | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
 
 
 @dataclass
@@ -151,77 +137,6 @@ def display_path(path: Path) -> str:
     return rel.replace(os.sep, "/")
 
 
-#: Files that mark the top of a project, nearest first: version control, Python packaging, Django.
-PROJECT_MARKERS = (".git", "pyproject.toml", "setup.cfg", "setup.py", "manage.py")
-
-
-def project_root(start: Path) -> Path | None:
-    """The nearest directory at or above ``start`` holding a version-control or Python project
-    marker (``.git``, ``pyproject.toml``, ``setup.cfg``, ``setup.py``, ``manage.py``), or None."""
-    try:
-        here = start.resolve()
-    except (OSError, RuntimeError):  # a symlink loop
-        return None
-    for directory in [here if here.is_dir() else here.parent, *here.parents]:
-        for marker in PROJECT_MARKERS:
-            try:
-                if (directory / marker).exists():
-                    return directory
-            except OSError:
-                continue
-    return None
-
-
-def checked_roots(paths: list[str]) -> list[Path]:
-    """The directories a run may read from: each checked directory (a file's own directory),
-    then the project root found above the first of them, so that ``celerylint check k8s/`` still
-    finds the app module that ``-A proj`` names, with or without git."""
-    roots: list[Path] = []
-    for path in paths:
-        if path == "-":
-            continue
-        try:
-            resolved = Path(path).resolve()
-        except (OSError, RuntimeError):
-            continue
-        roots.append(resolved if resolved.is_dir() else resolved.parent)
-    if roots:
-        top = project_root(roots[0])
-        if top is not None:
-            roots.append(top)
-    return list(dict.fromkeys(roots)) or [Path.cwd()]
-
-
-def walk(paths: list[str]) -> Iterator[tuple[Path, str | None, bool]]:
-    """Yield ``(path, kind, explicit)`` for every file to consider, in a stable order.
-
-    Directories are walked without following symlinks (no loops); explicit paths are always
-    yielded (pipes such as ``<(...)`` included), with kind None when their name does not say what
-    they are: the caller then reads them and decides from their text (``sniff``).
-    """
-    seen: set[str] = set()
-    for arg in paths:
-        root = Path(arg)
-        if root.is_dir():
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(
-                    d for d in dirnames
-                    if d not in SKIPPED_DIRS and not (Path(dirpath, d) / "pyvenv.cfg").exists()
-                )
-                for name in sorted(filenames):
-                    path = Path(dirpath, name)
-                    kind = classify(path)
-                    key = os.path.normcase(os.path.abspath(path))
-                    if kind and key not in seen:
-                        seen.add(key)
-                        yield path, kind, False
-        else:
-            key = os.path.normcase(os.path.abspath(root))
-            if key not in seen:
-                seen.add(key)
-                yield root, classify(root), True
-
-
 def decode(data: bytes) -> tuple[str | None, str]:
     """Text and its encoding from bytes (UTF-8, UTF-8 with BOM, UTF-16 with BOM), or None and
     why not."""
@@ -238,37 +153,99 @@ def decode(data: bytes) -> tuple[str | None, str]:
         return None, f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x})"
 
 
-def read(path: Path, kind: str, max_size: int,
-         overlay: dict[str, SourceFile] | None = None) -> SourceFile | Skip | ParseProblem:
+def read(path: Path, kind: str, max_size: int, overlay: dict[str, SourceFile] | None = None,
+         scope: Any = None) -> SourceFile | Skip | ParseProblem:
     """Read one file; never raises. ``overlay`` holds files already edited in memory by
-    ``--fix``/``--diff`` passes, by absolute path."""
+    ``--fix``/``--diff`` passes, by absolute path; ``scope`` (``discover.Scope``) refuses what
+    lies outside the checked tree."""
     shown = display_path(path)
-    if overlay and str(path.resolve()) in overlay:
-        return overlay[str(path.resolve())]
     try:
-        if path.is_dir():
-            return Skip(shown, "is a directory")
-        size = path.stat().st_size
-        if size > max_size:
-            return Skip(shown, f"{size / 1048576:.1f} MiB is above the {max_size / 1048576:.1f} MiB "
-                               "limit (raise it with --max-file-size)")
-        data = path.read_bytes()
+        real = os.path.realpath(path)
+    except (OSError, ValueError) as exc:
+        return Skip(shown, f"cannot read: {exc}")
+    if overlay and real in overlay:
+        return overlay[real]
+    if scope is not None and not scope.contains(real):
+        return Skip(shown, OUTSIDE)
+    data = read_bytes(real, max_size)
+    if isinstance(data, str):
+        return Skip(shown, data)
+    result = from_bytes(shown, kind, data, abspath=real)
+    if scope is not None and isinstance(result, SourceFile):
+        result.project = scope.project_of(real)
+    return result
+
+
+def read_bytes(path: str, max_size: int) -> bytes | str:
+    """At most ``max_size`` bytes of a regular file, or why it was not read. Opening never
+    blocks (a FIFO without a writer) and devices are refused before anything is read."""
+    try:
+        fd = os.open(path, _READ_FLAGS)
     except OSError as exc:
-        return Skip(shown, f"cannot read: {exc.strerror or exc}")
-    return from_bytes(shown, kind, data, abspath=str(path.resolve()))
+        return f"cannot read: {exc.strerror or exc}"
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            return "is a directory"
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file (a pipe, socket or device), not read"
+        if info.st_size > max_size:
+            return f"{info.st_size / 1048576:.1f} MiB is above the {max_size / 1048576:.1f} MiB " \
+                   "limit (raise it with --max-file-size)"
+        chunks, left = [], max_size + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > max_size:
+            return f"grew above the {max_size / 1048576:.1f} MiB limit while it was read"
+        return data
+    except OSError as exc:
+        return f"cannot read: {exc.strerror or exc}"
+    finally:
+        os.close(fd)
 
 
-def from_bytes(shown: str, kind: str, data: bytes, abspath: str | None = None) -> SourceFile | Skip | ParseProblem:
+def _utf16_without_bom(data: bytes) -> bool:
+    """Mostly ASCII text written as UTF-16 without a BOM: every other byte is NUL."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return False
+    zeros = sample.count(b"\x00")
+    return zeros * 2 >= len(sample) * 0.9 and (sample[0::2].count(b"\x00") == 0 or
+                                                sample[1::2].count(b"\x00") == 0)
+
+
+def from_bytes(shown: str, kind: str, data: bytes, abspath: str | None = None
+               ) -> SourceFile | Skip | ParseProblem:
+    """Decode bytes to text with ``\\n`` line ends; ``\\r\\n`` and lone ``\\r`` count as line
+    ends, as the YAML parser counts them, so every line number agrees with an editor's."""
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if _utf16_without_bom(data):
+            return Skip(shown, "UTF-16 without a byte-order mark: save it as UTF-8 (or UTF-16 "
+                               "with a BOM) to have it checked")
         return Skip(shown, "binary file")
     text, how = decode(data)
     if text is None:
         line = int(how.split(":")[0].split()[1]) if how.startswith("line ") else 1
         return ParseProblem(shown, line, 1, how.split(": ", 1)[-1])
-    crlf = "\r\n" in text
-    if crlf:
-        text = text.replace("\r\n", "\n")
-    return SourceFile(shown, kind, text, abspath, crlf, how, hashlib.sha256(data).hexdigest())
+    crlf, eols = False, None
+    if "\r" in text:
+        ends = _line_ends(text)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if set(ends) == {"\r\n"}:
+            crlf = True
+        elif set(ends) != {"\n"}:
+            eols = tuple(ends)
+    return SourceFile(shown, kind, text, abspath, crlf, how, hashlib.sha256(data).hexdigest(),
+                      eols)
+
+
+def _line_ends(text: str) -> list[str]:
+    return _EOL.findall(text)
 
 
 def read_stdin(max_size: int) -> SourceFile | Skip | ParseProblem:

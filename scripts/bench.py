@@ -35,7 +35,7 @@ def timed(args: list[str], repeat: int) -> list[float]:
 
 def count_files(path: Path) -> int:
     sys.path.insert(0, str(ROOT))
-    from celerylint.sources import walk
+    from celerylint.discover import walk
 
     return sum(1 for _, kind, _ in walk([str(path)]) if kind)
 

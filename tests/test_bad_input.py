@@ -247,17 +247,17 @@ def test_100000_line_requirements_and_env_substitutions(tmp_path):
 
 
 def test_unreadable_file_is_a_notice_even_as_root(tmp_path, monkeypatch):
-    import pathlib
+    import os
 
     secret = tmp_path / "secret.yaml"
     secret.write_text("a: 1\n")
-    real = pathlib.Path.read_bytes
+    real = os.open
 
-    def read_bytes(self):
-        if self.name == "secret.yaml":
+    def opener(path, flags, *args, **kwargs):
+        if str(path).endswith("secret.yaml"):
             raise PermissionError(13, "Permission denied")
-        return real(self)
+        return real(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", opener)
     _, stderr = run_on(tmp_path, {})
     assert "skipped secret.yaml: cannot read: Permission denied" in stderr

@@ -257,7 +257,7 @@ def test_action_is_a_composite_that_fails_by_the_exit_code():
 def test_pre_commit_hook_selects_the_files_celerylint_reads():
     import yaml
 
-    from celerylint.sources import classify
+    from celerylint.discover import classify
 
     [hook] = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "celerylint" and hook["language"] == "python"

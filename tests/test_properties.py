@@ -159,7 +159,9 @@ def test_app_configuration_reader_never_raises(tmp_path_factory, text: str):
     (root / "proj" / "__init__.py").write_text("")
     (root / "proj" / "celery.py").write_text(text)
     (root / "proj" / "settings.py").write_text("from .base import *\nCELERY_TASK_DEFAULT_QUEUE = 'jobs'\n")
-    finder = appconfig.ModuleFinder([root], 1 << 20)
+    from celerylint.discover import Scope
+
+    finder = appconfig.ModuleFinder(Scope.of([str(root)]), 1 << 20)
     config = appconfig.read_app("proj", finder, {"BROKER": "redis://other:6379/0"})
     if config is not None:
         effective = appconfig.effective(config, {"BROKER": "redis://other:6379/0"})

@@ -1,27 +1,34 @@
-"""Applying fixes: merge the edits of many findings, re-lint, and write files safely.
+"""Applying fixes: merge the edits of many findings, re-lint, check, and write files safely.
 
 Fixes whose edits overlap (or insert at the same point) are not merged: the first is applied and
 the next pass, run on the edited text, computes the others afresh. Passes happen in memory (the
 loader reads edited files from an overlay), so ``--diff`` and ``--fix`` share every step but the
-last: the write, which is atomic (a temporary file in the same directory, renamed over the
-original, with its mode kept), never touches a file that had a parse error, and refuses a file that
-changed on disk since it was read.
+last. After each pass every edited file is checked as the next lint reads it: a fix that makes a
+file unparsable, changes its number of documents or adds an ``invalid-manifest`` finding is a
+celerylint bug; it is undone, never written, and reported as such.
+
+The write is atomic and refuses whatever it cannot do faithfully: a file outside the checked
+tree, a symlink or a file with other hard links (the edit would land elsewhere or split them), a
+file the user cannot write, a file whose owner cannot be kept, and a file changed on disk since
+it was read (checked again after the temporary file is written, just before the rename).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import bisect
 import difflib
 import hashlib
 import os
 import stat
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 
 from celerylint.diagnostics import Applicability, Diagnostic, Edit, Fix
 from celerylint.sources import SourceFile
 
 MAX_PASSES = 10
+CONTEXT = 3  # lines of context in a diff, as diff -u
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
@@ -34,29 +41,90 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     return "".join(out)
 
 
+def edit_source(source: SourceFile, edits: list[Edit]) -> SourceFile:
+    """The file with the edits applied; a file with mixed line ends keeps each line's end (new
+    lines take the end of the line they are inserted in)."""
+    text = apply_edits(source.text, edits)
+    if source.eols is None:
+        return source.edited(text, None)
+    eols, old, row = [], source.eols, 0
+    for e in sorted(edits, key=lambda e: (e.start, e.end)):
+        first = bisect.bisect_right(source.starts, e.start) - 1
+        last = bisect.bisect_right(source.starts, e.end) - 1
+        if first < row:
+            continue  # overlaps an edit already taken (apply_edits skips it the same way)
+        eols.extend(old[row:first])  # the lines before, as they were
+        here = old[first] if first < len(old) else (old[-1] if old else "\n")
+        eols.extend([here] * e.content.count("\n"))  # the edit's own line breaks
+        row = last  # the line ends inside the replaced text are gone
+    eols.extend(old[row:])
+    return source.edited(text, tuple(eols[:text.count("\n")]))
+
+
 def _clashes(a: Edit, b: Edit) -> bool:
     return a.path == b.path and a.start <= b.end and b.start <= a.end
 
 
-def unified_diff(source: SourceFile, new_text: str) -> str:
+def unified_diff(source: SourceFile, new: SourceFile) -> str:
     """A git-style diff (``a/``, ``b/``) that ``git apply`` and ``patch -p1`` accept."""
-    old = source.encode(source.text).decode(source.encoding).splitlines(keepends=True)
-    new = source.encode(new_text).decode(source.encoding).splitlines(keepends=True)
-    lines = []
-    for line in difflib.unified_diff(old, new, f"a/{source.path}", f"b/{source.path}"):
+    old_lines = source.encode(source.text, source.eols).decode(source.encoding).splitlines(True)
+    new_lines = new.encode(new.text, new.eols).decode(source.encoding).splitlines(True)
+    return _render(difflib.unified_diff(old_lines, new_lines, f"a/{source.path}",
+                                        f"b/{source.path}", n=CONTEXT))
+
+
+def _render(lines) -> str:
+    out = []
+    for line in lines:
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
-        lines.append(line)
-    return "".join(lines)
+        out.append(line)
+    return "".join(out)
 
 
 def fix_diff(fix: Fix, sources: dict[str, SourceFile]) -> str:
-    """The diff of one fix alone, against the files as read."""
+    """The diff of one fix alone, against the files as read. Only the lines around its edits
+    are compared (with the usual context), so a fix in a large file costs its own size."""
     parts = []
     for path in dict.fromkeys(e.path for e in fix.edits):
         source = sources[path]
-        parts.append(unified_diff(source, apply_edits(source.text, [e for e in fix.edits if e.path == path])))
+        edits = [e for e in fix.edits if e.path == path]
+        starts = source.starts
+        first = max(bisect.bisect_right(starts, min(e.start for e in edits)) - 1 - CONTEXT, 0)
+        last = min(bisect.bisect_right(starts, max(e.end for e in edits)) - 1 + CONTEXT + 1,
+                   len(starts))
+        begin = starts[first]
+        end = starts[last] if last < len(starts) else len(source.text)
+        window = source.text[begin:end]
+        shifted = [Edit(e.path, e.start - begin, e.end - begin, e.content, e.span) for e in edits]
+        old = _window_lines(source, window, first)
+        new = _window_lines(source, apply_edits(window, shifted), first)
+        body = list(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=CONTEXT))
+        parts.append(_render(_shift_hunks(body, first)))
     return "".join(parts)
+
+
+def _window_lines(source: SourceFile, text: str, first: int) -> list[str]:
+    """Lines of a window of the file, with the file's own line ends."""
+    rows = text.split("\n")
+    ends = source.eols[first:] if source.eols is not None else ()
+    default = "\r\n" if source.crlf else "\n"
+    lines = [row + (ends[i] if i < len(ends) else default) for i, row in enumerate(rows[:-1])]
+    if rows[-1]:
+        lines.append(rows[-1])
+    return lines
+
+
+def _shift_hunks(lines: list[str], offset: int) -> list[str]:
+    """Hunk headers of a window's diff, renumbered to the file's lines."""
+    import re
+
+    def shift(match: re.Match) -> str:
+        a, b = int(match.group(1)) + offset, int(match.group(3)) + offset
+        return f"@@ -{a}{match.group(2) or ''} +{b}{match.group(4) or ''} @@"
+
+    return [re.sub(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@", shift, line) if line.startswith("@@")
+            else line for line in lines]
 
 
 @dataclass
@@ -69,14 +137,21 @@ class FixRun:
     remaining: list[Diagnostic] = field(default_factory=list)
     deployment: object = None
     skipped: list = field(default_factory=list)
+    bugs: list[str] = field(default_factory=list)  # fixes undone because they broke a file
 
     def diff(self) -> str:
-        return "".join(unified_diff(self.originals[p], self.edited[p].text)
+        return "".join(unified_diff(self.originals[p], self.edited[p])
                        for p in sorted(self.edited) if self.edited[p].text != self.originals[p].text)
 
 
 def wanted(fix: Fix | None, unsafe: bool) -> bool:
     return fix is not None and (fix.applicability is Applicability.SAFE or unsafe)
+
+
+def _key(diagnostic: Diagnostic) -> tuple:
+    """What identifies a fix (an undone pass restores the positions it had)."""
+    return (diagnostic.code, diagnostic.path, diagnostic.message, diagnostic.fix.title,
+            diagnostic.span)
 
 
 def fix_all(lint, unsafe: bool) -> FixRun:
@@ -88,63 +163,140 @@ def fix_all(lint, unsafe: bool) -> FixRun:
     run = FixRun()
     overlay: dict[str, SourceFile] = {}
     broken: set[str] | None = None
-    for _ in range(MAX_PASSES + 1):
+    bad: set[tuple] = set()
+    last: dict[str, tuple[SourceFile | None, list[tuple]]] = {}  # what the last pass changed
+    health: dict[str, tuple[int, int]] = {}
+    for _ in range(2 * MAX_PASSES + 1):
         deployment, skipped, diagnostics = lint(overlay)
         run.deployment, run.skipped, run.remaining = deployment, skipped, diagnostics
         sources = {s.path: s for s in deployment.sources}
+        now = _health(deployment, diagnostics)
         if broken is None:
             broken = {p.path for p in deployment.problems}
             run.originals = dict(sources)
+            health = now
+        undone = [path for path in last if now.get(path) != health.get(path)]
+        for path in undone:  # the last pass broke this file: undo it, never retry those fixes
+            previous, keys = last[path]
+            original = run.originals[path]
+            if previous is None or previous.text == original.text:
+                overlay.pop(original.abspath, None)
+                run.edited.pop(path, None)
+            else:
+                overlay[original.abspath] = run.edited[path] = previous
+            bad.update(keys)
+            run.fixed -= len(keys)
+            run.bugs.extend(f"{path}: celerylint bug: the fix '{k[3]}' ({k[0]}) would break this "
+                            "file (it no longer parses the same, or the API server would reject "
+                            "it); not applied. Please report it." for k in keys)
+        last = {}
+        if undone:
+            continue  # lint the undone state before choosing again
         chosen: list[Edit] = []
-        taken = 0
+        keys_by_path: dict[str, list[tuple]] = {}
         for diagnostic in diagnostics:
             fix = diagnostic.fix
-            if not wanted(fix, unsafe) or any(
+            if not wanted(fix, unsafe) or _key(diagnostic) in bad or any(
                     e.path in broken or e.path not in sources or sources[e.path].abspath is None
                     for e in fix.edits):
                 continue
             if any(_clashes(e, c) for e in fix.edits for c in chosen):
                 continue
             chosen.extend(fix.edits)
-            taken += 1
-        if not taken:
+            for path in dict.fromkeys(e.path for e in fix.edits):
+                keys_by_path.setdefault(path, []).append(_key(diagnostic))
+        if not chosen:
             break
-        run.fixed += taken
+        run.fixed += len({k for keys in keys_by_path.values() for k in keys})
         for path in dict.fromkeys(e.path for e in chosen):
             source = sources[path]
-            text = apply_edits(source.text, [e for e in chosen if e.path == path])
-            edited = dataclasses.replace(source, text=text)
+            last[path] = (run.edited.get(path), keys_by_path.get(path, []))
+            edited = edit_source(source, [e for e in chosen if e.path == path])
             overlay[source.abspath] = edited
             run.edited[path] = edited
     return run
 
 
+def _health(deployment, diagnostics) -> dict[str, tuple[int, int]]:
+    """Per file: its parse problems and invalid-manifest findings (documents count as problems
+    when their number changes, through the loader's own count)."""
+    problems = Counter(p.path for p in deployment.problems)
+    invalid = Counter(d.path for d in diagnostics if d.name == "invalid-manifest")
+    return {s.path: (problems[s.path] * 1000003 + s.documents, invalid[s.path])
+            for s in deployment.sources}
+
+
 def write(run: FixRun) -> list[str]:
     """Write the edited files; return the problems (files left alone, and why)."""
-    problems = []
+    problems = list(run.bugs)
+    scope = getattr(run.deployment, "scope", None)
     for path, edited in sorted(run.edited.items()):
         original = run.originals[path]
         if edited.text == original.text or original.abspath is None:
             continue
+        refused = _refusal(original, scope)
+        if refused:
+            problems.append(f"{path}: {refused}; not fixed")
+            continue
         try:
-            with open(original.abspath, "rb") as f:
-                current = f.read()
-            if hashlib.sha256(current).hexdigest() != original.digest:
-                problems.append(f"{path}: changed on disk since it was read; not fixed")
-                continue
-            mode = stat.S_IMODE(os.stat(original.abspath).st_mode)
-            directory = os.path.dirname(original.abspath)
-            fd, temporary = tempfile.mkstemp(dir=directory, prefix=".celerylint-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(original.encode(edited.text))
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.chmod(temporary, mode)
-                os.replace(temporary, original.abspath)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            problems.extend(_replace(original, edited))
         except OSError as exc:
             problems.append(f"{path}: cannot write: {exc.strerror or exc}")
     return problems
+
+
+def _refusal(original: SourceFile, scope) -> str | None:
+    """Why a file must not be rewritten, or None."""
+    target = original.abspath
+    shown = os.path.abspath(original.path)
+    if scope is not None and not scope.contains(target):
+        return "outside the checked tree"
+    try:
+        if os.path.islink(shown) or os.path.realpath(shown) != target:
+            return f"a symlink (to {os.path.realpath(shown)}): fix its target instead"
+        info = os.lstat(target)
+    except OSError as exc:
+        return f"cannot write: {exc.strerror or exc}"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_nlink > 1:
+        return f"has {info.st_nlink} hard links: rewriting it would split them"
+    if not os.access(target, os.W_OK):
+        return "read-only for you"
+    return None
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _replace(original: SourceFile, edited: SourceFile) -> list[str]:
+    """Write ``edited`` over the file through a temporary file in its directory, keeping mode,
+    owner and group; nothing is written when the file changed since it was read."""
+    target = original.abspath
+    if _digest(target) != original.digest:
+        return [f"{original.path}: changed on disk since it was read; not fixed"]
+    info = os.stat(target)
+    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(target), prefix=".celerylint-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(original.encode(edited.text, edited.eols))
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        if (info.st_uid, info.st_gid) != (os.getuid(), os.getgid()) and hasattr(os, "chown"):
+            try:
+                os.chown(temporary, info.st_uid, info.st_gid)
+            except OSError:
+                os.unlink(temporary)
+                return [f"{original.path}: its owner or group cannot be kept; not fixed"]
+        if _digest(target) != original.digest:  # changed while the temporary file was written
+            os.unlink(temporary)
+            return [f"{original.path}: changed on disk since it was read; not fixed"]
+        os.replace(temporary, target)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return []

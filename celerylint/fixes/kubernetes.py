@@ -24,4 +24,4 @@ def add_volume(container: Container, name: str, volume: dict, mount_path: str) -
     source = workload.source
     mount = append_item(source, container.data, "volumeMounts", {"name": name, "mountPath": mount_path})
     pod_volume = append_item(source, workload.pod, "volumes", {"name": name, **volume})
-    return [mount, pod_volume]
+    return [mount, pod_volume] if mount is not None and pod_volume is not None else None

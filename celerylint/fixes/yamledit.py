@@ -114,8 +114,9 @@ def _dash_offset(source: SourceFile, mapping: YMap) -> int:
     return 2
 
 
-def append_item(source: SourceFile, mapping: YMap, key: str, item: Any) -> Edit:
-    """Add ``item`` to the list ``mapping[key]``, creating the key when it is missing."""
+def append_item(source: SourceFile, mapping: YMap, key: str, item: Any) -> Edit | None:
+    """Add ``item`` to the list ``mapping[key]``, creating the key when it is missing; None when
+    the key holds something else (a mapping, a scalar): that is for a person to mend."""
     items = mapping.get(key)
     if isinstance(items, YList):
         pos = mapping.value_pos[key]
@@ -127,6 +128,8 @@ def append_item(source: SourceFile, mapping: YMap, key: str, item: Any) -> Edit:
             offset, prefix = _after_line(source, last_content_line(source, items.pos))
             return edit(source, offset, offset,
                         prefix + list_item(item, column, _dash_offset(source, mapping)) + "\n")
+    if key in mapping and mapping[key] not in (None, ""):
+        return None  # a mapping or scalar where a list belongs: rewriting it changes its meaning
     if key in mapping:  # present but null or empty: replace the value
         pos = mapping.value_pos[key]
         start = source.offset(pos[0], pos[1])

@@ -186,6 +186,7 @@ class Deployment:
     launches: list[Any] = field(default_factory=list)  # model.launch.Launch, containers first
     apps: list[Any] = field(default_factory=list)  # model.appconfig.AppConfig of every app read
     kustomizations: list[Any] = field(default_factory=list)  # parse.yamlnodes.Document
+    scope: Any = None  # discover.Scope: the checked tree (reads and --fix writes stay inside)
     problems: list[ParseProblem] = field(default_factory=list)
 
     @cached_property

@@ -241,8 +241,8 @@ def _parse(source: SourceFile) -> ast.Module | None:
 class ModuleFinder:
     """Finds Python modules of the repository by dotted name (files read once each)."""
 
-    def __init__(self, roots: list[Path], max_size: int) -> None:
-        self.roots = roots
+    def __init__(self, scope, max_size: int) -> None:
+        self.scope = scope  # discover.Scope: modules outside the checked tree are not read
         self.max_size = max_size
         self.cache: dict[str, SourceFile | None] = {}
         self.embedded: dict[str, tuple[SourceFile, int, int]] = {}  # module -> ConfigMap text
@@ -258,7 +258,9 @@ class ModuleFinder:
         parts = [p for p in module.split(".") if p]
         if not parts:
             return None
-        for root in self.roots:
+        if any(p.startswith("/") or p == ".." for p in parts):
+            return None  # -A /abs/path or a path that leaves the tree: never a module we read
+        for root in self.scope.roots:
             for candidate in (root.joinpath(*parts).with_suffix(".py"),
                               root.joinpath(*parts, "__init__.py"),
                               root.joinpath("src", *parts).with_suffix(".py"),
@@ -271,7 +273,8 @@ class ModuleFinder:
     def _read(self, path: Path) -> SourceFile | None:
         key = str(path)
         if key not in self.cache:
-            result = src.read(path, "python", self.max_size) if path.is_file() else None
+            result = src.read(path, "python", self.max_size, scope=self.scope) \
+                if self.scope.contains(path) and path.is_file() else None
             self.cache[key] = result if isinstance(result, SourceFile) else None
         return self.cache[key]
 
@@ -516,11 +519,10 @@ def _configmap_name(container, volume_name: str) -> str | None:
     return None
 
 
-def attach(deployment, roots: list[Path], max_size: int,
-           named: list[SourceFile] | None = None) -> None:
+def attach(deployment, scope, max_size: int, named: list[SourceFile] | None = None) -> None:
     """Give each container that runs celery the effective configuration of its app, and read
     the app modules named on the command line; ``deployment.apps`` lists every one read."""
-    finder = ModuleFinder(roots, max_size)
+    finder = ModuleFinder(scope, max_size)
     for container in deployment.containers():
         apps = [i.app for i in container.celery if i.app and not i.option("app").dynamic]
         if not apps:

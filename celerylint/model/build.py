@@ -6,6 +6,7 @@ import os
 import re
 from pathlib import Path
 
+from celerylint import discover
 from celerylint import sources as src
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
@@ -42,11 +43,13 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         deployment.sources.append(result)
         if result.kind == src.YAML:
             problems = []
+            result.documents = 0
             for item in yamlnodes.load(result):
                 if isinstance(item, ParseProblem):
                     problems.append(item)
                 else:
                     documents.append(item)
+                    result.documents += 1
             if problems:  # one parse-error per file: the first, with a count of the others
                 first = problems[0]
                 if len(problems) > 1:
@@ -67,13 +70,14 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     for arg in paths:
         if arg == "-":
             take(src.read_stdin(max_size))
-    for path, kind, explicit in src.walk([p for p in paths if p != "-"]):
+    scope = discover.Scope.of(paths)
+    for path, kind, explicit in discover.walk([p for p in paths if p != "-"], skipped):
         if not explicit and exclude is not None and exclude(str(path)):
             continue
         if kind is None and explicit:
-            result = src.read(path, "unknown", max_size, overlay)
+            result = src.read(path, "unknown", max_size, overlay, scope)
             if isinstance(result, SourceFile):
-                result.kind = src.sniff(path.name, result.text) or ""
+                result.kind = discover.sniff(path.name, result.text) or ""
                 if not result.kind:
                     skipped.append(Skip(result.path, "not a Kubernetes manifest, Dockerfile or "
                                         "requirements file"))
@@ -86,19 +90,21 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
             continue
         if kind is None:
             continue
-        take(src.read(path, kind, max_size, overlay))
+        take(src.read(path, kind, max_size, overlay, scope))
 
+    deployment.scope = scope
     deployment.kustomizations = [d for d in documents if _is_kustomization(d)]
     patches = _kustomize_patches(deployment.kustomizations)
     documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
     deployment.objects, deployment.workloads = kubernetes.build(documents)
     deployment.dockerfiles = dockerfiles
-    _launches(deployment, paths, max_size, overlay, images or {})
-    appconfig.attach(deployment, src.checked_roots(paths), max_size, app_modules)
-    reader = _RequirementReader(requirement_files, max_size)
+    _launches(deployment, scope, max_size, overlay, images or {})
+    appconfig.attach(deployment, scope, max_size, app_modules)
+    reader = _RequirementReader(requirement_files, max_size, scope)
     for source in requirement_files:
         deployment.requirement_sets.append(reader.file_set(source))
         deployment.problems.extend(reader.problems.pop(source.path, []))
+    skipped.extend(notice for notices in reader.outside.values() for notice in notices)
     for container in deployment.containers(include_init=True):
         for command in container.commands or []:
             pip_set = _pip_set(command, f"pip install in {container.where}",
@@ -111,10 +117,10 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     return deployment, skipped
 
 
-def _launches(deployment: Deployment, paths: list[str], max_size: int,
+def _launches(deployment: Deployment, scope: discover.Scope, max_size: int,
               overlay: dict[str, SourceFile] | None, images: dict[str, str]) -> None:
     """Follow each container's start (and each image's) to the commands it really runs."""
-    resolver = Resolver(deployment.dockerfiles, src.checked_roots(paths), max_size, overlay, images)
+    resolver = Resolver(deployment.dockerfiles, scope, max_size, overlay, images)
     for container in deployment.containers():
         found = resolver.for_container(container)
         if found is not None:
@@ -163,11 +169,13 @@ def _kustomize_patches(kustomizations: list[yamlnodes.Document]) -> set[str]:
 class _RequirementReader:
     """Parses requirements files once each, following ``-r``/``-c`` includes."""
 
-    def __init__(self, files: list[SourceFile], max_size: int) -> None:
+    def __init__(self, files: list[SourceFile], max_size: int, scope: discover.Scope) -> None:
         self.by_path = {os.path.normpath(f.abspath or f.path): f for f in files}
         self.parsed: dict[str, requirements.RequirementsText] = {}
         self.problems: dict[str, list[ParseProblem]] = {}
+        self.outside: dict[str, list[src.Skip]] = {}
         self.max_size = max_size
+        self.scope = scope
 
     def _parse(self, source: SourceFile) -> requirements.RequirementsText:
         key = os.path.normpath(source.abspath or source.path)
@@ -182,10 +190,17 @@ class _RequirementReader:
                     ParseProblem(source.path, line, column, f"invalid requirement: {message}"))
         return self.parsed[key]
 
-    def _source(self, path: str) -> SourceFile | None:
+    def _source(self, path: str, including: SourceFile, line: int) -> SourceFile | None:
+        """An included file, read once; one outside the checked tree is not opened (a notice
+        at the ``-r`` line, which never quotes what the file holds)."""
         key = os.path.normpath(path)
         if key not in self.by_path:
-            result = src.read(Path(path), src.REQUIREMENTS, self.max_size) \
+            if not self.scope.contains(path):
+                self.by_path[key] = None
+                self.outside.setdefault(including.path, []).append(
+                    src.Skip(including.path, f"-r/-c {path}: {src.OUTSIDE}", line))
+                return None
+            result = src.read(Path(path), src.REQUIREMENTS, self.max_size, scope=self.scope) \
                 if os.path.isfile(path) else None
             self.by_path[key] = result if isinstance(result, SourceFile) else None
         return self.by_path[key]
@@ -208,9 +223,10 @@ class _RequirementReader:
                     line.name, line.text, line.requirement,
                     Span(current.path, line.line, line.column, line.line, line.end_column),
                     constraint, current.path, line.hashed))
-            for include, is_constraint, _ in parsed.includes:
+            for include, is_constraint, line in parsed.includes:
                 if current.abspath:
-                    included = self._source(requirements.include_path(current.abspath, include))
+                    included = self._source(requirements.include_path(current.abspath, include),
+                                            current, line)
                     if included is not None:
                         stack.append((included, constraint or is_constraint))
         return RequirementSet(source.path, pinned, Span(source.path, 1, 1, 1, 1),

@@ -179,12 +179,12 @@ def split_script(script: str, origin: Origin, shell_name: str) -> list[SimpleCom
 class Resolver:
     """Builds launches; reads entry scripts from the repository once each."""
 
-    def __init__(self, dockerfiles: list[Dockerfile], roots: list[Path], max_size: int,
+    def __init__(self, dockerfiles: list[Dockerfile], scope, max_size: int,
                  overlay: dict[str, SourceFile] | None, images: dict[str, str] | None = None
                  ) -> None:
         self.dockerfiles = dockerfiles
         self.images = images or {}
-        self.roots = roots
+        self.scope = scope  # discover.Scope: scripts outside the checked tree are not read
         self.max_size = max_size
         self.overlay = overlay
         self.scripts: dict[str, SourceFile | None] = {}
@@ -234,20 +234,20 @@ class Resolver:
                            for target in targets
                            for source, copy in copied_from(stage, target) for c in contexts]
         parts = [p for p in path.split("/") if p not in ("", ".")]
-        for root in self.roots:
+        for root in self.scope.roots:
             for i in range(len(parts) - 1):
                 candidates.append((root.joinpath(*parts[i:]), None))
         for candidate, how in candidates:
-            if candidate.is_file():
+            if self.scope.contains(candidate) and candidate.is_file():
                 script = self._read(candidate)
                 if script is not None:
                     return script, how
         return None
 
     def _read(self, path: Path) -> SourceFile | None:
-        key = str(path.resolve())
+        key = os.path.realpath(path)
         if key not in self.scripts:
-            result = src.read(path, "script", self.max_size, self.overlay)
+            result = src.read(path, "script", self.max_size, self.overlay, self.scope)
             self.scripts[key] = result if isinstance(result, SourceFile) else None
         return self.scripts[key]
 

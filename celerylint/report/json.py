@@ -48,7 +48,8 @@ def render(result: Result, stream: TextIO = sys.stdout) -> None:
             "fixed": result.fixed or 0,
             "suppressed": len(result.suppressed),
             "baselined": result.baselined,
-            "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+            "skipped": [{"path": s.path, "reason": s.reason, **({"line": s.line} if s.line else {})}
+                        for s in result.skipped],
         },
     }
     json.dump(document, stream, indent=2)

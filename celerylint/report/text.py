@@ -13,6 +13,16 @@ _COLOURS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.I
 _BOLD, _DIM, _RESET = "\033[1m", "\033[2m", "\033[0m"
 
 
+def printable(text: str) -> str:
+    """Text safe for a terminal and a one-line record: control characters (escape sequences,
+    newlines) and undecodable file-name bytes are shown escaped, never sent raw."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else
+                   f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else
+                   c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def use_colour(stream: TextIO) -> bool:
     """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
     return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
@@ -21,11 +31,12 @@ def use_colour(stream: TextIO) -> bool:
 def line(d: Diagnostic, colour: bool = False) -> str:
     s = d.span
     severity = d.severity.value
+    path, message = printable(s.path), printable(d.message)
     if colour:
         severity = f"{_COLOURS[d.severity]}{severity}{_RESET}"
-        return (f"{_BOLD}{s.path}:{s.line}:{s.column}:{_RESET} {d.code} {severity}: {d.message} "
+        return (f"{_BOLD}{path}:{s.line}:{s.column}:{_RESET} {d.code} {severity}: {message} "
                 f"{_DIM}({d.name}){_RESET}")
-    return f"{s.path}:{s.line}:{s.column}: {d.code} {severity}: {d.message} ({d.name})"
+    return f"{path}:{s.line}:{s.column}: {d.code} {severity}: {message} ({d.name})"
 
 
 def summary(result: Result) -> str:
@@ -62,10 +73,11 @@ def render(result: Result, stream: TextIO = sys.stdout) -> None:
     for d in result.diagnostics:
         stream.write(line(d, colour) + "\n")
         if d.hint:
-            stream.write(f"    hint: {d.hint}\n")
+            stream.write(f"    hint: {printable(d.hint)}\n")
         if d.fix:
             how = "--fix" if d.fix.applicability.value == "safe" else "--fix --unsafe-fixes"
             stream.write(f"    fix ({d.fix.applicability.value}, {how}): {d.fix.title}\n")
         for related in d.related:
-            stream.write(f"    {related.span.path}:{related.span.line}: {related.message}\n")
+            stream.write(f"    {printable(related.span.path)}:{related.span.line}: "
+                         f"{printable(related.message)}\n")
     stream.write(summary(result) + "\n")
