@@ -96,6 +96,13 @@ def project_root(start: Path) -> Path | None:
     return None
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
 def _real(path: Path) -> Path | None:
     try:
         return Path(os.path.realpath(path))
@@ -108,7 +115,7 @@ class Scope:
     """The checked roots of a run: what it may read and write, and which project a file is in."""
 
     roots: list[Path] = field(default_factory=list)
-    projects: list[Path] = field(default_factory=list)  # project roots, deepest first
+    _projects: dict[Path, str] = field(default_factory=dict)  # directory -> its project
 
     @classmethod
     def of(cls, paths: list[str]) -> "Scope":
@@ -125,8 +132,7 @@ class Scope:
                 roots.append(top)
         if not roots:
             roots = [Path.cwd()]
-        roots = list(dict.fromkeys(roots))
-        return cls(roots, sorted(roots, key=lambda p: -len(p.parts)))
+        return cls(list(dict.fromkeys(roots)))
 
     def contains(self, path: str | Path) -> bool:
         """Whether the real path (symlinks resolved) lies in a checked root."""
@@ -134,14 +140,28 @@ class Scope:
         return real is not None and any(real == root or root in real.parents for root in self.roots)
 
     def project_of(self, path: str | None) -> str:
-        """The deepest checked root holding ``path``: rules that count objects across the run
-        group by it, so two projects checked together never mix."""
-        if path:
-            real = _real(Path(path))
-            for root in self.projects:
-                if real is not None and (real == root or root in real.parents):
-                    return str(root)
-        return ""
+        """The project a file belongs to: the nearest directory above it, inside the checked
+        tree, with a project marker (``.git``, ``pyproject.toml`` ...), else the outermost checked
+        root holding it. Rules that join objects across the run group by it, so two projects
+        checked together never mix."""
+        real = _real(Path(path)) if path else None
+        if real is None:
+            return ""
+        chain = []
+        directory = real.parent
+        while self.contains(directory) and directory not in self._projects:
+            chain.append(directory)
+            if directory.parent == directory:
+                break
+            directory = directory.parent
+        found = self._projects.get(directory, "")
+        for directory in reversed(chain):  # outermost first: a nearer marker wins
+            if any(_exists(directory / marker) for marker in PROJECT_MARKERS):
+                found = str(directory)
+            elif not found:
+                found = str(directory)  # the outermost checked directory, for now
+            self._projects[directory] = found
+        return found
 
 
 def walk(paths: list[str], notices: list[Skip] | None = None

@@ -153,8 +153,7 @@ def uses_redbeat(container: Container, invocation: CeleryInvocation,
            ("SCHEDULER" in name.upper() and "redbeat" in (v.value or "").lower())
            for name, v in container.env.items()):
         return True
-    return deployment is not None and any(
-        p.name == "celery-redbeat" for s in deployment.requirement_sets for p in s.requirements)
+    return deployment is not None and container.workload.source.project in deployment.index.redbeat
 
 
 def scaling(deployment: Deployment, workload: Workload) -> str | None:
@@ -163,20 +162,8 @@ def scaling(deployment: Deployment, workload: Workload) -> str | None:
         return "it is a DaemonSet (one pod per node)"
     if workload.replicas is not None and workload.replicas > 1:
         return f"it has replicas: {workload.replicas}"
-    hpa = autoscaler_of(deployment, workload)
+    hpa = deployment.index.autoscaler_of(workload)
     return f"the HorizontalPodAutoscaler '{hpa.name}' scales it" if hpa is not None else None
-
-
-def autoscaler_of(deployment: Deployment, workload: Workload):
-    """The HorizontalPodAutoscaler that scales a workload (same namespace), or None."""
-    for obj in deployment.objects:
-        if obj.kind == "HorizontalPodAutoscaler":
-            target = dig(obj.data, "spec", "scaleTargetRef")
-            if isinstance(target, dict) and target.get("kind") == workload.kind and \
-                    target.get("name") == workload.name and \
-                    (obj.namespace or "default") == (workload.namespace or "default"):
-                return obj
-    return None
 
 
 def app_setting(container: Container, name: str):
@@ -260,25 +247,9 @@ def service_of(host: str, namespace: str | None) -> tuple[str, str] | None:
     return None
 
 
-def services(deployment: Deployment) -> dict[tuple[str, str], object]:
-    return {(o.name, o.namespace or "default"): o for o in deployment.objects
-            if o.kind == "Service" and o.name}
-
-
-def selected_workloads(deployment: Deployment, service) -> list[Workload]:
-    """The workloads whose pods a Service selects (same namespace, every selector label)."""
-    selector = dig(service.data, "spec", "selector")
-    if not isinstance(selector, dict) or not selector:
-        return []
-    chosen = []
-    for workload in deployment.workloads:
-        if (workload.namespace or "default") != (service.namespace or "default"):
-            continue
-        labels = dig(workload.data, "spec", "template", "metadata", "labels") if \
-            workload.kind != "Pod" else dig(workload.data, "metadata", "labels")
-        if isinstance(labels, dict) and all(labels.get(k) == v for k, v in selector.items()):
-            chosen.append(workload)
-    return chosen
+def service_of_target(deployment: Deployment, container: Container, target) -> object | None:
+    """The Service a broker target ``(name, namespace)`` names, in the container's project."""
+    return deployment.index.service(container.workload.source.project, *target) if target else None
 
 
 def is_redis(container: Container) -> bool:
@@ -299,15 +270,14 @@ def broker_targets(deployment: Deployment):
                 yield container, setting, url, where, host, service_of(host, container.workload.namespace)
 
 
-def allows_celery5(deployment: Deployment) -> bool:
-    """False when a requirement anywhere (requirements files, ``pip install`` in a container or
-    a Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x releases."""
+def allows_celery5(deployment: Deployment, project: str) -> bool:
+    """False when a requirement of the project (requirements files, ``pip install`` in a
+    container or a Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x ones."""
     from celerylint.resolver import releases
 
     recorded = [r.version for r in releases().get("celery", [])]
-    for requirement in (p.requirement for s in deployment.requirement_sets
-                        for p in s.requirements if p.name == "celery"):
-        admitted = [v for v in recorded if requirement.specifier.contains(v, prereleases=True)]
+    for specifier in set(deployment.index.celery_specifiers.get(project, ())):
+        admitted = [v for v in recorded if specifier.contains(v, prereleases=True)]
         if admitted and all(v.major < 5 for v in admitted):
             return False
     return True  # nothing pins Celery 4: pip installs the newest, a 5.x

@@ -36,7 +36,9 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Related, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import broker_targets, is_redis, selected_workloads, services
+from celerylint.rules_support import (
+    broker_targets, is_redis, service_of_target,
+)
 
 CODE = "CL603"
 NAME = "broker-on-replica-service"
@@ -46,23 +48,22 @@ SUMMARY = "the broker URL's Service balances writes across read-only Redis repli
 
 def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
-    defined = services(deployment)
     # one finding per URL and Service, however many containers and settings use it
     groups: dict[tuple, list[tuple]] = {}
     for container, setting, url, where, _, target in broker_targets(deployment):
-        service = defined.get(target) if target else None
+        service = service_of_target(deployment, container, target)
         if service is None or url.lower().startswith("sentinel"):
             continue
-        groups.setdefault((target, url), []).append((where, setting, container))
-    for (target, _), uses in groups.items():
-        service = defined[target]
-        why = _replicas(selected_workloads(deployment, service), deployment)
+        groups.setdefault((id(service), url), []).append((where, setting, container, service))
+    for uses in groups.values():
+        service = uses[0][3]
+        why = _replicas(deployment.index.selected(service), deployment)
         if not why:
             continue
-        settings = " and ".join(dict.fromkeys(setting for _, setting, _ in uses))
-        users = list(dict.fromkeys(container.where for _, _, container in uses))
+        settings = " and ".join(dict.fromkeys(setting for _, setting, _, _ in uses))
+        users = list(dict.fromkeys(container.where for _, _, container, _ in uses))
         who = " and ".join(users[:2]) + (f" and {len(users) - 2} more" if len(users) > 2 else "")
-        places = list(dict.fromkeys(where for where, _, _ in uses))
+        places = list(dict.fromkeys(where for where, _, _, _ in uses))
         yield Finding(
             places[0],
             f"the {settings} of {who} goes through the Service '{service.name}', which selects "
@@ -93,12 +94,8 @@ def _replicas(workloads, deployment=None) -> str | None:
 
 def _conf_replica(container, deployment) -> bool:
     """A ConfigMap mounted in the container whose config says replicaof/slaveof."""
-    mounted = {m.volume.name for m in container.mounts if m.volume is not None}
-    pod = container.workload.pod or {}
-    names = {v["configMap"].get("name") for v in pod.get("volumes", []) or []
-             if isinstance(v, dict) and v.get("name") in mounted and isinstance(v.get("configMap"), dict)}
-    for obj in deployment.objects:
-        data = obj.data.get("data") if obj.kind == "ConfigMap" and obj.name in names else None
+    for _, obj in deployment.index.mounted_configmaps(container):
+        data = obj.data.get("data")
         if isinstance(data, dict) and any(
                 isinstance(t, str) and re.search(r"^\s*(replicaof|slaveof)\s+\S+", t, re.M)
                 for t in data.values()):

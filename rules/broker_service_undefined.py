@@ -45,11 +45,8 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import LOCALHOSTS, broker_targets, is_redis, services
+from celerylint.rules_support import LOCALHOSTS, broker_targets, is_redis
 
-#: Objects that deploy other manifests (Flux, Argo CD, Helm controllers): their Services are
-#: not in the repository's files.
-GENERATORS = frozenset({"HelmRelease", "HelmChart", "Application", "ApplicationSet"})
 #: kustomization keys that can add or rename Services.
 RENAMING = ("namePrefix", "nameSuffix", "helmCharts", "helmChartInflationGenerator",
             "generators", "transformers")
@@ -62,26 +59,23 @@ SUMMARY = "the broker URL names a Service (or localhost) that nothing in the dep
 
 def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
-    defined = services(deployment)
-    namespaces = {ns for _, ns in defined}
+    index = deployment.index
     # Services a chart dependency, an operator or a kustomization creates are not in the files
     read = _read_paths(deployment) if deployment.kustomizations else set()
-    generated = any(s.path.endswith(("Chart.yaml", "requirements.yaml", "helmfile.yaml"))
-                    for s in deployment.sources) or any(
-        o.kind in GENERATORS or "redis" in o.kind.lower() or "rabbitmq" in o.kind.lower()
-        or (o.kind == "Kustomization" and "fluxcd.io" in o.api_version)
-        for o in deployment.objects) or any(
-        _adds_services(k, read) for k in deployment.kustomizations)
+    generated = set(index.generated) | {k.source.project for k in deployment.kustomizations
+                                        if _adds_services(k, read)}
     # one finding per place the URL is written, naming every container that uses it
     found: dict[tuple, list[str]] = {}
     for container, setting, _, where, host, target in broker_targets(deployment):
+        project = container.workload.source.project
         if host in LOCALHOSTS:
             sidecar = any(is_redis(c) or "rabbitmq" in (c.image or "")
                           for c in container.workload.containers if c is not container)
             if not sidecar:
                 found.setdefault((where, setting, host, None), []).append(container.where)
             continue
-        if target is None or target in defined or target[1] not in namespaces or generated:
+        if target is None or index.service(project, *target) is not None or \
+                target[1] not in index.service_namespaces.get(project, ()) or project in generated:
             continue
         found.setdefault((where, setting, host, target), []).append(container.where)
     for (where, setting, host, target), users in found.items():

@@ -47,9 +47,10 @@ FIXABLE = True
 
 
 def check(context: Context) -> Iterator[Finding]:
-    if not allows_celery5(context.deployment):
-        return
     for launch, invocation in launch_invocations(context.deployment):
+        project = invocation.command.origin.source.project if invocation.command.origin else ""
+        if not allows_celery5(context.deployment, project):
+            continue
         if not invocation.app_after_subcommand or invocation.subcommand_word is None or \
                 invocation.subcommand == "flower":
             continue  # flower parses its own options (tornado's), not celery's

@@ -58,7 +58,8 @@ from celerylint.fixes.yamledit import edit
 from celerylint.model import RequirementSet
 from celerylint.sources import SourceFile
 
-_SPECIFIER = re.compile(r"^(\s*[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*)([^;@]*?)(\s*(?:;.*)?)$")
+#: A requirement's name and extras, then its specifier (the marker, after ``;``, is split off first).
+_NAME = re.compile(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]*[ \t]*(?:\[[^\]]*\])?[ \t]*")
 
 CODE = "CL401"
 NAME = "dependency-conflict"
@@ -103,9 +104,11 @@ def _fix(requirement_set: RequirementSet, conflict: resolver.Conflict,
     span = culprit.span
     start, end = source.offset(span.line, span.column), source.offset(span.end_line, span.end_column)
     found = source.text.find(culprit.text, start, end + 1)
-    match = _SPECIFIER.match(culprit.text)
-    if found < 0 or not match:
+    requirement, semicolon, marker = culprit.text.partition(";")
+    match = _NAME.match(requirement)
+    if found < 0 or not match or "@" in requirement:
         return None
+    spacing = requirement[len(requirement.rstrip()):]
     specifier = list(culprit.requirement.specifier)
     exact = len(specifier) == 1 and specifier[0].operator == "=="
     args = (requirement_set.requirements, culprit, conflict, requirement_set.python,
@@ -120,7 +123,7 @@ def _fix(requirement_set: RequirementSet, conflict: resolver.Conflict,
             return None
         wanted = f"=={version}"
         title = f"pin {culprit.name}=={version}, the newest release that fits"
-    new_text = f"{match.group(1)}{wanted}{match.group(3)}"
+    new_text = f"{match.group(0)}{wanted}{spacing}{semicolon}{marker}"
     edits = [edit(source, found, found + len(culprit.text), new_text)]
     if culprit.hashed:
         return Fix(title + " (unsafe: the --hash values on this line must be regenerated)",

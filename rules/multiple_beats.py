@@ -25,7 +25,9 @@ when it does not (unsafe: you then need a beat workload).
 ## When it stays silent
 - the scheduler is RedBeat (`-S redbeat.RedBeatScheduler`, `REDBEAT_*` settings in the
   environment, or celery-redbeat in the requirements), whose lock keeps one active beat;
-- one replica (or none given, which is 1) and no HPA.
+- one replica (or none given, which is 1) and no HPA;
+- a worker `-B` and a beat of different apps (another `-A`, namespace or project checked in the
+  same run): each app has its own schedule.
 
 ## References
 - Celery docs, Periodic Tasks: https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html
@@ -55,12 +57,19 @@ def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     beats = [(w, c, i) for w in deployment.workloads for c in w.containers if not c.init
              for i in c.celery if i.runs_beat and not uses_redbeat(c, i, deployment)]
-    standalone = [(w, c) for w, c, i in beats if i.subcommand == "beat"]
+    # the standalone beats of one app: its project, namespace and -A (two apps, two schedules)
+    standalone: dict[tuple, list] = {}
+    for w, c, i in beats:
+        if i.subcommand == "beat":
+            group = standalone.setdefault(_app_key(w, i), [])
+            if len(group) < 2:
+                group.append((w, c))
     reported: set = set()
     for workload, container, invocation in beats:
         why = scaling(deployment, workload)
         embedded = invocation.subcommand == "worker"
-        others = [(w, c) for w, c in standalone if c is not container]
+        others = [(w, c) for w, c in standalone.get(_app_key(workload, invocation), [])
+                  if c is not container]
         if embedded and (why or others):
             other = others[0] if others else None
             reason = why or (f"container '{other[1].name}' in the same pod runs beat as well"
@@ -94,3 +103,8 @@ def check(context: Context) -> Iterator[Finding]:
                 "run exactly one beat: replicas: 1, no autoscaler, a Deployment (not a DaemonSet); "
                 "or RedBeat, which holds a lock",
                 fix=fix)
+
+
+def _app_key(workload, invocation) -> tuple:
+    """Beats of the same app in the same place send the same schedule."""
+    return workload.source.project, workload.namespace or "default", invocation.app

@@ -65,10 +65,11 @@ FIXABLE = True
 def check(context: Context) -> Iterator[Finding]:
     # Celery 5's click CLI reads CELERY_WORKER_CONCURRENCY (auto_envvar_prefix="CELERY"), so an
     # envFrom we cannot read may set it; Celery 4's CLI reads no environment variable
-    env_can_set = allows_celery5(context.deployment)
     for container in context.deployment.containers():
         limits = {k: v for k, v in container.limits.items() if k in ("cpu", "memory") and v}
-        if not limits or (container.env_open and env_can_set) or \
+        env_can_set = container.env_open and allows_celery5(context.deployment,
+                                                            container.workload.source.project)
+        if not limits or env_can_set or \
                 env_mentions(container, "CONCURRENCY"):
             continue
         for invocation in container.celery:

@@ -49,7 +49,8 @@ NAME = "probe-no-op"
 SEVERITY = Severity.WARNING
 SUMMARY = "a liveness probe whose command always succeeds"
 
-_ALWAYS = re.compile(r"\|\|\s*(true|:|exit\s+0|echo\b[^|&;]*)\s*$")
+#: What follows the last ``||`` of a command that cannot fail (matched on that tail alone).
+_ALWAYS = re.compile(r"(true|:|exit\s+0|echo\b[^|&;]*)")
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -75,7 +76,8 @@ def check(context: Context) -> Iterator[Finding]:
 def _always_succeeds(argv: list[str]) -> str | None:
     script = shell.shell_script(argv)
     text = argv[script[1]] if script else " ".join(argv)
-    match = _ALWAYS.search(text.strip())
+    head, bar, tail = text.strip().rpartition("||")
+    match = _ALWAYS.fullmatch(tail.strip()) if bar else None
     if match:
         return f"ends in `|| {match.group(1).strip()}`"
     try:

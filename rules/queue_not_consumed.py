@@ -47,38 +47,56 @@ SEVERITY = Severity.ERROR
 SUMMARY = "tasks are routed to a queue that no worker consumes"
 
 
-def consumed(context: Context) -> tuple[set[str], list] | None:
-    """Queues the deployment's workers consume, and the workers with an explicit ``-Q`` (their
-    invocations); None when that cannot be known (or there is no worker)."""
+def consumed(context: Context) -> dict[str, tuple[set[str], list] | None]:
+    """Per project: the queues its workers consume and the workers with an explicit ``-Q``
+    (their invocations); None when that cannot be known. Projects without a worker are absent."""
+    found: dict[str, tuple[set[str], list] | None] = {}
+    for container in context.deployment.containers():
+        project = container.workload.source.project
+        if project in found and found[project] is None:
+            continue
+        known = _consumes(container)
+        if known is False:
+            continue  # no worker here
+        if known is None:
+            found[project] = None
+            continue
+        queues, listed = found.setdefault(project, (set(), []))
+        queues.update(known[0])
+        listed.extend(known[1])
+    return found
+
+
+def _consumes(container) -> tuple[set[str], list] | None | bool:
+    """The queues one container's workers consume; None when unknown, False without a worker."""
+    if container.commands is None or (not container.celery and any(
+            "celery" in a or a.startswith("-Q") for a in container.argv)):
+        return None  # a command we could not read may start a worker for any queue
     queues: set[str] = set()
     listed = []
     workers = 0
-    for container in context.deployment.containers():
-        if container.commands is None or (not container.celery and any(
-                "celery" in a or a.startswith("-Q") for a in container.argv)):
-            return None  # a command we could not read may start a worker for any queue
-        for invocation in container.celery:
-            if invocation.subcommand == "multi" or any(
-                    w.text.startswith("-Q:") for w in invocation.words):
-                return None  # celery multi's per-node queues: not judged
-            if not invocation.is_worker:
-                continue
-            workers += 1
-            option = invocation.option("queues")
-            if option is not None:
-                if invocation.queues is None:
-                    return None
-                queues.update(invocation.queues)
-                listed.append(invocation)
-                continue
-            config = container.app_config
-            if config is not None and config.get("task_queues") is not None:
-                return None  # it consumes task_queues, which we cannot read
-            default = config.value("task_default_queue") if config else "celery"
-            if not isinstance(default, str):
+    for invocation in container.celery:
+        if invocation.subcommand == "multi" or any(
+                w.text.startswith("-Q:") for w in invocation.words):
+            return None  # celery multi's per-node queues: not judged
+        if not invocation.is_worker:
+            continue
+        workers += 1
+        option = invocation.option("queues")
+        if option is not None:
+            if invocation.queues is None:
                 return None
-            queues.add(default)
-    return (queues, listed) if workers else None
+            queues.update(invocation.queues)
+            listed.append(invocation)
+            continue
+        config = container.app_config
+        if config is not None and config.get("task_queues") is not None:
+            return None  # it consumes task_queues, which we cannot read
+        default = config.value("task_default_queue") if config else "celery"
+        if not isinstance(default, str):
+            return None
+        queues.add(default)
+    return (queues, listed) if workers else False
 
 
 def sent_to(config) -> Iterator[tuple[str, object, str]]:
@@ -105,19 +123,20 @@ def sent_to(config) -> Iterator[tuple[str, object, str]]:
 
 
 def check(context: Context) -> Iterator[Finding]:
-    known = consumed(context)
-    if known is None:
-        return
-    queues, listed = known
-    # one finding per queue, whatever number of routes and schedule entries send to it
-    senders: dict[str, list[Related]] = {}
+    by_project = consumed(context)
+    # one finding per project and queue, whatever number of routes and beat entries send to it
+    senders: dict[tuple[str, str], list[Related]] = {}
     for config in context.deployment.apps:
+        known = by_project.get(config.project)
+        if known is None:
+            continue
         for queue, where, how in sent_to(config):
-            if queue not in queues and where is not None:
-                related = senders.setdefault(queue, [])
+            if queue not in known[0] and where is not None:
+                related = senders.setdefault((config.project, queue), [])
                 if all(r.span != where for r in related):
                     related.append(Related(where, how))
-    for queue, related in senders.items():
+    for (project, queue), related in senders.items():
+        queues, listed = by_project[project]
         hows = "; ".join(r.message for r in related[:2]) + \
             (f" and {len(related) - 2} more" if len(related) > 2 else "")
         # with one worker listing its queues, the fix belongs in that list

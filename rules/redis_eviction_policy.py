@@ -40,7 +40,9 @@ from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit
 from celerylint.model.kubernetes import span
-from celerylint.rules_support import broker_targets, is_redis, selected_workloads, services
+from celerylint.rules_support import (
+    broker_targets, is_redis, service_of_target,
+)
 
 CODE = "CL604"
 NAME = "redis-eviction-policy"
@@ -48,18 +50,17 @@ SEVERITY = Severity.ERROR
 SUMMARY = "the broker's Redis runs with a maxmemory-policy that can evict queued tasks"
 FIXABLE = True
 
-_CONF = re.compile(r"^\s*maxmemory-policy\s+(\S+)", re.M)
+_CONF = re.compile(r"^[ \t]*maxmemory-policy[ \t]+(\S+)", re.M)
 
 
 def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
-    defined = services(deployment)
     reported = set()
-    for _, setting, _, _, _, target in broker_targets(deployment):
-        service = defined.get(target) if target else None
+    for container, setting, _, _, _, target in broker_targets(deployment):
+        service = service_of_target(deployment, container, target)
         if setting != "broker_url" or service is None:
             continue
-        for workload in selected_workloads(deployment, service):
+        for workload in deployment.index.selected(service):
             for redis in (c for c in workload.containers if is_redis(c)):
                 for finding in _policies(redis, deployment, service.name):
                     if finding.span not in reported:
@@ -99,9 +100,9 @@ def _command_line(redis, source, argv, service_name: str) -> Iterator[Finding]:
 
 
 def _config_files(redis, deployment, service_name: str) -> Iterator[Finding]:
-    for obj in deployment.objects:
-        data = obj.data.get("data") if obj.kind == "ConfigMap" else None
-        if not isinstance(data, dict) or not _mounted(redis, obj.name):
+    for _, obj in deployment.index.mounted_configmaps(redis):
+        data = obj.data.get("data")
+        if not isinstance(data, dict):
             continue
         for key, text in data.items():
             matches = list(_CONF.finditer(text)) if isinstance(text, str) else []
@@ -116,14 +117,6 @@ def _config_files(redis, deployment, service_name: str) -> Iterator[Finding]:
                     column = row.index(line_text) + 1
                     where = span(obj.source, (number, column, number, column + len(line_text)))
             yield _finding(matches[-1].group(1), service_name, redis, where, None)
-
-
-def _mounted(redis, configmap: str) -> bool:
-    pod = redis.workload.pod or {}
-    names = {v.get("name") for v in pod.get("volumes", []) or []
-             if isinstance(v, dict) and isinstance(v.get("configMap"), dict)
-             and v["configMap"].get("name") == configmap}
-    return any(m.name in names for m in redis.mounts)
 
 
 def _finding(policy: str, service_name: str, redis, where, fix) -> Finding:

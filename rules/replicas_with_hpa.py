@@ -39,7 +39,6 @@ from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit
 from celerylint.model.kubernetes import span
-from celerylint.rules_support import autoscaler_of
 
 CODE = "CL506"
 NAME = "replicas-with-hpa"
@@ -55,7 +54,7 @@ def check(context: Context) -> Iterator[Finding]:
         if workload.kind not in ("Deployment", "StatefulSet") or not isinstance(spec, dict) or \
                 "replicas" not in spec or not any(c.celery for c in workload.containers):
             continue  # a linter for Celery: other workloads are someone else's business
-        hpa = autoscaler_of(deployment, workload)
+        hpa = deployment.index.autoscaler_of(workload)
         if hpa is None:
             continue
         source = workload.source

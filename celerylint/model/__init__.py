@@ -160,6 +160,7 @@ class PinnedRequirement:
     constraint: bool = False
     where: str = ""  # the file that writes it ("requirements.txt"), used in messages
     hashed: bool = False  # carries --hash options, which a new version invalidates
+    project: str = ""  # the checked root of the file that writes it
 
 
 @dataclass
@@ -188,6 +189,13 @@ class Deployment:
     kustomizations: list[Any] = field(default_factory=list)  # parse.yamlnodes.Document
     scope: Any = None  # discover.Scope: the checked tree (reads and --fix writes stay inside)
     problems: list[ParseProblem] = field(default_factory=list)
+
+    @cached_property
+    def index(self):
+        """The joins rules ask for (``model.index.Index``), built once, on first use."""
+        from celerylint.model.index import Index
+
+        return Index(self)
 
     @cached_property
     def dockerfile_workdirs(self) -> frozenset[str]:

@@ -38,6 +38,10 @@ class _Unknown:
 
 UNKNOWN = _Unknown()
 
+#: Limits on folding the app's constants: larger values are UNKNOWN (no setting is that big).
+MAX_STRING = 100_000
+MAX_INT_BITS = 4096
+
 #: Old (Celery 3) uppercase names -> today's settings (celery/app/defaults.py, the mapping table).
 OLD_NAMES = {
     "BROKER_URL": "broker_url", "CELERY_RESULT_BACKEND": "result_backend",
@@ -92,6 +96,7 @@ class AppConfig:
     namespace: str | None = None
     django_settings: str | None = None
     opaque: bool = False  # settings also come from places we cannot read (conditional imports)
+    project: str = ""  # the project of the workload (or the module) it configures
 
     def get(self, name: str) -> Setting | None:
         if self.opaque:  # a conditional star import may have set (or reset) anything
@@ -166,10 +171,17 @@ class _Evaluator:
     def _binop(self, node: ast.BinOp, depth: int) -> Any:
         left, right = self.eval(node.left, depth + 1), self.eval(node.right, depth + 1)
         numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right))
+        if numbers and any(isinstance(v, int) and v.bit_length() > MAX_INT_BITS for v in (left, right)):
+            return UNKNOWN  # a squaring chain would grow without bound: not a setting anyway
         try:
             if isinstance(node.op, ast.Add) and (numbers or all(isinstance(v, str) for v in (left, right))):
+                if not numbers and len(left) + len(right) > MAX_STRING:
+                    return UNKNOWN  # a doubling chain of strings: bounded, and never a setting
                 return left + right
             if numbers and isinstance(node.op, ast.Mult):
+                if all(isinstance(v, int) for v in (left, right)) and \
+                        left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                    return UNKNOWN
                 return left * right
             if numbers and isinstance(node.op, ast.Sub):
                 return left - right
@@ -467,7 +479,7 @@ def effective(config: AppConfig | None, env: dict[str, str | None],
     if config is None:
         return None
     result = AppConfig(config.module, config.source, dict(config.settings), config.namespace,
-                       config.django_settings, config.opaque)
+                       config.django_settings, config.opaque, config.project)
     for name, setting in config.settings.items():
         if setting.env_override and setting.env_override in env and not opaque_env:
             value = env[setting.env_override]
@@ -487,15 +499,9 @@ def embedded_modules(deployment, container) -> dict[str, tuple[SourceFile, int, 
     cwd = container.working_dir
     if cwd is None:
         return modules
-    for mount in container.mounts:
-        if mount.volume is None or mount.volume.kind != "configMap" or \
-                posixpath.normpath(mount.path) != posixpath.normpath(cwd):
-            continue
-        volume_name = _configmap_name(container, mount.volume.name)
-        for obj in deployment.objects:
-            data = obj.data.get("data") if obj.kind == "ConfigMap" else None
-            if obj.name != volume_name or not isinstance(data, dict):
-                continue
+    for mount, obj in deployment.index.mounted_configmaps(container):
+        data = obj.data.get("data")
+        if posixpath.normpath(mount.path) == posixpath.normpath(cwd) and isinstance(data, dict):
             for key, text in data.items():
                 if isinstance(key, str) and key.endswith(".py") and isinstance(text, str):
                     pos = data.value_pos[key]
@@ -507,16 +513,6 @@ def embedded_modules(deployment, container) -> dict[str, tuple[SourceFile, int, 
                     embedded = SourceFile(obj.source.path, "python", text, None)
                     modules[key[:-3]] = (embedded, pos[0], indent)
     return modules
-
-
-def _configmap_name(container, volume_name: str) -> str | None:
-    pod = container.workload.pod or {}
-    for item in pod.get("volumes", []) or []:
-        if isinstance(item, dict) and item.get("name") == volume_name:
-            configmap = item.get("configMap")
-            if isinstance(configmap, dict):
-                return configmap.get("name")
-    return None
 
 
 def attach(deployment, scope, max_size: int, named: list[SourceFile] | None = None) -> None:
@@ -532,12 +528,14 @@ def attach(deployment, scope, max_size: int, named: list[SourceFile] | None = No
         container.app_config = effective(read_app(apps[0], finder, env), env,
                                          container.env_open or container.env_from_secret)
         if container.app_config is not None:
+            container.app_config.project = container.workload.source.project
             deployment.apps.append(container.app_config)
     finder.embedded = {}
     for source in named or []:
         module = posixpath.splitext(source.path)[0].replace("/", ".")
         config = read_module(module, (source, 0, 0), finder, {})
         if config is not None:
+            config.project = source.project
             deployment.apps.append(config)
     known = {s.path for s in deployment.sources}
     for source in finder.files():

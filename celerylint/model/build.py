@@ -47,6 +47,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
             for item in yamlnodes.load(result):
                 if isinstance(item, ParseProblem):
                     problems.append(item)
+                elif isinstance(item, Skip):
+                    skipped.append(item)
                 else:
                     documents.append(item)
                     result.documents += 1
@@ -96,7 +98,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     deployment.kustomizations = [d for d in documents if _is_kustomization(d)]
     patches = _kustomize_patches(deployment.kustomizations)
     documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
-    deployment.objects, deployment.workloads = kubernetes.build(documents)
+    deployment.objects, deployment.workloads = kubernetes.build(documents, skipped)
     deployment.dockerfiles = dockerfiles
     _launches(deployment, scope, max_size, overlay, images or {})
     appconfig.attach(deployment, scope, max_size, app_modules)
@@ -109,7 +111,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         for command in container.commands or []:
             pip_set = _pip_set(command, f"pip install in {container.where}",
                                dockerfile.python_version(container.image or ""),
-                               f"image {container.image}", command.origin.span)
+                               f"image {container.image}", command.origin.span,
+                               container.workload.source.project)
             if pip_set:
                 deployment.requirement_sets.append(pip_set)
     for parsed in dockerfiles:
@@ -222,7 +225,7 @@ class _RequirementReader:
                 pinned.append(PinnedRequirement(
                     line.name, line.text, line.requirement,
                     Span(current.path, line.line, line.column, line.line, line.end_column),
-                    constraint, current.path, line.hashed))
+                    constraint, current.path, line.hashed, source.project))
             for include, is_constraint, line in parsed.includes:
                 if current.abspath:
                     included = self._source(requirements.include_path(current.abspath, include),
@@ -234,7 +237,7 @@ class _RequirementReader:
 
 
 def _pip_set(command: shell.SimpleCommand, label: str, python: str | None, python_source: str,
-             word_span) -> RequirementSet | None:
+             word_span, project: str) -> RequirementSet | None:
     args = requirements.pip_install_args(command)
     if args is None:
         return None
@@ -245,7 +248,7 @@ def _pip_set(command: shell.SimpleCommand, label: str, python: str | None, pytho
     for line, word in zip(parsed.requirements, origins):
         span = word_span(word)
         pinned.append(PinnedRequirement(line.name, line.text, line.requirement, span,
-                                        where=span.path))
+                                        where=span.path, project=project))
     return RequirementSet(label, pinned, word_span(command.words[0]), python,
                           python_source if python else "", allow_pre=parsed.allow_pre)
 
@@ -270,7 +273,8 @@ def _dockerfile_sets(parsed: Dockerfile) -> list[RequirementSet]:
                 except shell.ShellSyntaxError:
                     continue
                 sets.extend(_pip_set(c, label, stage.python, f"FROM {stage.base}",
-                                     lambda word: whole_line) for c in commands)
+                                     lambda word: whole_line, parsed.source.project)
+                            for c in commands)
                 continue
             # (script, function from an offset in it to a file position)
             base = _RUN_FLAGS.match(instruction.text).end()  # RUN --mount=... pip install ...
@@ -289,6 +293,6 @@ def _dockerfile_sets(parsed: Dockerfile) -> list[RequirementSet]:
                 def word_span(word, position=position) -> Span:
                     return Span(path, *position(word.start), *position(word.end))
 
-                sets.extend(_pip_set(c, label, stage.python, f"FROM {stage.base}", word_span)
-                            for c in commands)
+                sets.extend(_pip_set(c, label, stage.python, f"FROM {stage.base}", word_span,
+                                     parsed.source.project) for c in commands)
     return [s for s in sets if s is not None]

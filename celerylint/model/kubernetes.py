@@ -16,7 +16,7 @@ from celerylint.model import (
 from celerylint.model.origins import YamlArgv
 from celerylint.parse import celery_cli, shell
 from celerylint.parse.yamlnodes import Document, Pos, YList, YMap
-from celerylint.sources import SourceFile
+from celerylint.sources import Skip, SourceFile
 
 #: kind -> path from the object to its pod spec
 POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
@@ -35,6 +35,10 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
                   "failureThreshold": 3}
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+
+#: The longest command-line item ``$(VAR)`` expansion may build (a reference to a huge value,
+#: repeated, would otherwise take gigabytes).
+MAX_EXPANSION = 256 * 1024
 
 _VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
@@ -76,11 +80,13 @@ def _is_object(data: Any) -> bool:
             and isinstance(data.get("apiVersion"), str) and "$patch" not in data)
 
 
-ConfigMaps = dict[tuple[str | None, str], tuple[YMap, SourceFile]]
+ConfigMaps = dict[tuple[str, str | None, str], tuple[YMap, SourceFile]]
 
 
-def build(documents: list[Document]) -> tuple[list[KubeObject], list[Workload]]:
-    """All objects of all documents; workloads see every ConfigMap, whichever file defines it."""
+def build(documents: list[Document], notices: list[Skip] | None = None
+          ) -> tuple[list[KubeObject], list[Workload]]:
+    """All objects of all documents; workloads see every ConfigMap, whichever file defines it.
+    Limits reached on the way (``$(VAR)`` expansion) are added to ``notices``."""
     found = list(objects(documents))
     configmaps: ConfigMaps = {}
     for data, source, _ in found:
@@ -88,7 +94,8 @@ def build(documents: list[Document]) -> tuple[list[KubeObject], list[Workload]]:
             name = dig(data, "metadata", "name")
             namespace = dig(data, "metadata", "namespace")
             if isinstance(name, str):
-                configmaps[(namespace if isinstance(namespace, str) else None, name)] = (data, source)
+                configmaps[(source.project, namespace if isinstance(namespace, str) else None,
+                            name)] = (data, source)
     kube_objects: list[KubeObject] = []
     workloads: list[Workload] = []
     for data, source, pos in found:
@@ -101,11 +108,12 @@ def build(documents: list[Document]) -> tuple[list[KubeObject], list[Workload]]:
         path = POD_SPEC_PATHS.get(obj.kind)
         pod = dig(data, *path) if path else None
         if isinstance(pod, YMap):
-            workloads.append(_workload(obj, pod, configmaps))
+            workloads.append(_workload(obj, pod, configmaps, notices))
     return kube_objects, workloads
 
 
-def _workload(obj: KubeObject, pod: YMap, configmaps: ConfigMaps) -> Workload:
+def _workload(obj: KubeObject, pod: YMap, configmaps: ConfigMaps,
+              notices: list[Skip] | None) -> Workload:
     replicas = dig(obj.data, "spec", "replicas")
     workload = Workload(
         kind=obj.kind, name=obj.name or "(unnamed)", namespace=obj.namespace,
@@ -125,15 +133,20 @@ def _workload(obj: KubeObject, pod: YMap, configmaps: ConfigMaps) -> Workload:
             for item, pos in zip(items, items.item_pos):
                 if isinstance(item, YMap):
                     workload.containers.append(
-                        _container(item, span(source, pos), workload, init, configmaps))
+                        _container(item, span(source, pos), workload, init, configmaps, notices))
     return workload
 
 
 def _container(data: YMap, where: Span, workload: Workload, init: bool,
-               configmaps: ConfigMaps) -> Container:
+               configmaps: ConfigMaps, notices: list[Skip] | None) -> Container:
     source = workload.source
     env, env_open, env_from_secret = _env(data, source, workload.namespace, configmaps)
     argv, argv_items, dynamic, from_command = _argv(data, env)
+    if notices is not None and any(d is None for d in dynamic):
+        notices.append(Skip(source.path, f"$(VAR) expansion in container '{data.get('name')}' "
+                            f"would exceed {MAX_EXPANSION // 1024} KiB: its command is treated "
+                            "as unknown", where.line))
+        dynamic = [True if d is None else d for d in dynamic]
     commands: list[shell.SimpleCommand] | None
     try:
         commands = shell.commands_of(argv, dynamic)
@@ -182,7 +195,8 @@ def _env(data: YMap, source: SourceFile, namespace: str | None,
             if not isinstance(ref, str):
                 from_secret = from_secret or isinstance(dig(item, "secretRef", "name"), str)
                 continue  # secrets hold credentials (broker URLs ...), not Celery tuning
-            found = configmaps.get((namespace, ref)) or configmaps.get((None, ref))
+            found = configmaps.get((source.project, namespace, ref)) or \
+                configmaps.get((source.project, None, ref))
             values = dig(found[0], "data") if found else None
             if not isinstance(values, YMap):
                 env_open = True
@@ -218,14 +232,16 @@ def _argv(data: YMap, env: dict[str, EnvVar]) -> tuple[
     return argv, positions, dynamic, isinstance(data.get("command"), YList)
 
 
-def expand(text: str, env: dict[str, EnvVar]) -> tuple[str, bool]:
-    """Kubernetes ``$(VAR)`` expansion; unknown values make the result dynamic."""
+def expand(text: str, env: dict[str, EnvVar]) -> tuple[str, bool | None]:
+    """Kubernetes ``$(VAR)`` expansion; unknown values make the result dynamic (True). A result
+    longer than ``MAX_EXPANSION`` is not built: the text stays as written and the flag is None."""
     if "$" not in text:
         return text, False
     dynamic = False
+    size = len(text)
 
     def replace(match: re.Match) -> str:
-        nonlocal dynamic
+        nonlocal dynamic, size
         if match.group(0) == "$$":
             return "$"
         var = env.get(match.group(1))
@@ -234,9 +250,19 @@ def expand(text: str, env: dict[str, EnvVar]) -> tuple[str, bool]:
         if var.value is None:
             dynamic = True
             return match.group(0)
+        size += len(var.value)
+        if size > MAX_EXPANSION:
+            raise _TooLarge
         return var.value
 
-    return _VAR_REF.sub(replace, text), dynamic
+    try:
+        return _VAR_REF.sub(replace, text), dynamic
+    except _TooLarge:
+        return text, None
+
+
+class _TooLarge(Exception):
+    pass
 
 
 def _probes(data: YMap, source: SourceFile) -> dict[str, Probe]:

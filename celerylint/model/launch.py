@@ -185,36 +185,46 @@ class Resolver:
         self.dockerfiles = dockerfiles
         self.images = images or {}
         self.scope = scope  # discover.Scope: scripts outside the checked tree are not read
+        # the linking heuristic's look-ups, built once: by project and the name an image's last
+        # path component can match (the directory, or the name's suffix or prefix)
+        self.by_path = {os.path.normpath(d.source.abspath or ""): d for d in dockerfiles}
+        self.by_name: dict[tuple[str, str], Dockerfile] = {}
+        self.by_project: dict[str, list[Dockerfile]] = {}
+        for parsed in dockerfiles:
+            path, project = parsed.source.path, parsed.source.project
+            self.by_project.setdefault(project, []).append(parsed)
+            filename = posixpath.basename(path)
+            for name in (posixpath.basename(posixpath.dirname(path)), filename.partition(".")[2],
+                         filename.rpartition(".")[0]):
+                if name:
+                    self.by_name.setdefault((project, name), parsed)
         self.max_size = max_size
         self.overlay = overlay
         self.scripts: dict[str, SourceFile | None] = {}
 
     # -- linking -------------------------------------------------------------------------------
-    def dockerfile_for(self, image: str | None) -> tuple[Dockerfile, Stage] | None:
+    def dockerfile_for(self, image: str | None, project: str = "") -> tuple[Dockerfile, Stage] | None:
+        """The Dockerfile (and its final stage) that builds ``image``, in the same project."""
         if not image or not self.dockerfiles:
             return None
         name = image.split("@")[0]
         repository = name.rsplit(":", 1)[0] if ":" in name.split("/")[-1] else name
         mapped = self.images.get(image) or self.images.get(repository)
         if mapped is not None:  # the configuration says which Dockerfile builds it
-            found = next((d for d in self.dockerfiles
-                          if os.path.normpath(d.source.abspath or "") == os.path.normpath(mapped)), None)
+            found = self.by_path.get(os.path.normpath(mapped))
             return (found, found.stages[-1]) if found and found.stages else None
         if "/" not in repository:
             return None  # an official Docker Hub image (python, redis ...): not built here
-        wanted = repository.rsplit("/", 1)[-1]
-        for parsed in self.dockerfiles:
-            path = parsed.source.path
-            directory = posixpath.basename(posixpath.dirname(path))
-            filename = posixpath.basename(path)
-            if wanted in (directory, filename.partition(".")[2], filename.rpartition(".")[0]):
-                return (parsed, parsed.stages[-1]) if parsed.stages else None
+        parsed = self.by_name.get((project, repository.rsplit("/", 1)[-1]))
+        if parsed is not None:
+            return (parsed, parsed.stages[-1]) if parsed.stages else None
         # the only Dockerfile builds the images pushed to a registry of one's own
         # (registry.example.com/..., ghcr.io/...), not Docker Hub images such as bitnami/redis
         registry = repository.split("/")[0]
-        if len(self.dockerfiles) == 1 and self.dockerfiles[0].stages and (
+        own = self.by_project.get(project, [])
+        if len(own) == 1 and own[0].stages and (
                 "." in registry or ":" in registry or registry == "localhost"):
-            return self.dockerfiles[0], self.dockerfiles[0].stages[-1]
+            return own[0], own[0].stages[-1]
         return None
 
     # -- scripts -------------------------------------------------------------------------------
@@ -253,7 +263,7 @@ class Resolver:
 
     # -- launches ------------------------------------------------------------------------------
     def for_container(self, container: Container) -> Launch | None:
-        image = self.dockerfile_for(container.image)
+        image = self.dockerfile_for(container.image, container.workload.source.project)
         stage = image[1] if image else None
         items: list[_Item] = []
         origin = container.commands[0].origin if container.commands else None

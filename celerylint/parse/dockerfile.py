@@ -13,6 +13,7 @@ file positions; a comment line inside a continuation is blanked, not removed, fo
 from __future__ import annotations
 
 import json
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -24,9 +25,9 @@ INSTRUCTIONS = frozenset({
 })
 JSON_FORM = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLUME"})
 _HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=(.*)$")  # value stripped after
 _PYTHON_TAG = re.compile(r"(?:^|[^0-9.])(?:python-?)?(3)\.(\d{1,2})(?![0-9])")
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}$\n]{0,4096}))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass
@@ -58,12 +59,15 @@ class Instruction:
         return text.strip()
 
     def position(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of an offset into ``text``."""
-        before = self.text[:offset]
-        newlines = before.count("\n")
+        """1-based (line, column) of an offset into ``text`` (a search among the line breaks
+        found once: an instruction may have 100,000 continuation lines)."""
+        breaks = self.__dict__.get("_breaks")
+        if breaks is None:
+            breaks = self.__dict__["_breaks"] = [i for i, c in enumerate(self.text) if c == "\n"]
+        newlines = bisect.bisect_left(breaks, offset)
         if newlines == 0:
             return self.line, self.column + offset
-        return self.line + newlines, offset - before.rfind("\n")
+        return self.line + newlines, offset - breaks[newlines - 1]
 
 
 @dataclass
@@ -78,12 +82,20 @@ class Stage:
     @property
     def root_image(self) -> str:
         """The image the stage chain starts from (``python:3.12-alpine`` for ``FROM base``)."""
-        return self.parent.root_image if self.parent else self.base
+        return self.chain[0].base
 
     @property
     def chain(self) -> list["Stage"]:
-        """This stage's ancestors and itself, oldest first: what the final image inherits."""
-        return (self.parent.chain if self.parent else []) + [self]
+        """This stage's ancestors and itself, oldest first: what the final image inherits
+        (computed once, without recursion: a Dockerfile may chain thousands of stages)."""
+        cached = self.__dict__.get("_chain")
+        if cached is None:
+            stages, stage = [], self
+            while stage is not None and stage not in stages:
+                stages.append(stage)
+                stage = stage.parent
+            cached = self.__dict__["_chain"] = stages[::-1]
+        return cached
 
     def last(self, keyword: str) -> Instruction | None:
         """The instruction that takes effect (the last CMD, ENTRYPOINT, USER ...), inherited
@@ -199,8 +211,8 @@ def parse(source: SourceFile) -> Dockerfile | ParseProblem:
         if directives_allowed and stripped.startswith("#"):
             match = _DIRECTIVE.match(stripped)
             if match:
-                if match.group(1).lower() == "escape" and match.group(2) in ("`", "\\"):
-                    escape = match.group(2)
+                if match.group(1).lower() == "escape" and match.group(2).strip() in ("`", "\\"):
+                    escape = match.group(2).strip()
                 i += 1
                 continue
         directives_allowed = False

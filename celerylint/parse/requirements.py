@@ -19,8 +19,8 @@ from packaging.utils import canonicalize_name
 
 from celerylint.parse.shell import SimpleCommand, Word, is_python
 
-_COMMENT = re.compile(r"(^|\s+)#.*$")
-_OPTION_SPLIT = re.compile(r"\s+--?[A-Za-z]")
+# no `\s+` before the anchor: a long run of spaces would be tried from each of its positions
+_OPTION_SPLIT = re.compile(r"(?<=\s)--?[A-Za-z]")
 _ENV_VAR = re.compile(r"\$\{[A-Z0-9_]+\}")
 _URL = re.compile(r"^(?:file|https?|ftp|(?:git|hg|svn|bzr)\+[a-z]+):", re.I)
 
@@ -59,6 +59,15 @@ class RequirementsText:
     invalid: list[tuple[int, int, str]] = field(default_factory=list)  # (line, column, message)
 
 
+def strip_comment(line: str) -> str:
+    """The line without its comment: ``#`` at the start or after whitespace, as pip reads it
+    (``Jinja2==3.0.0#x`` keeps its ``#``)."""
+    at = line.find("#")
+    while at > 0 and not line[at - 1].isspace():
+        at = line.find("#", at + 1)
+    return line if at < 0 else line[:at]
+
+
 def parse_requirement(text: str) -> Requirement | None | str:
     """A Requirement, None for things that are not named requirements (paths, URLs, ``${X}``),
     or an error message."""
@@ -78,13 +87,15 @@ def read_file(text: str) -> RequirementsText:
     i = 0
     while i < len(lines):
         first = i
-        logical = lines[i]
+        parts = [lines[i]]
         # like pip's join_lines: a comment line never continues, continuations join with nothing
-        while logical.endswith("\\") and not logical.lstrip().startswith("#") and i + 1 < len(lines):
+        while parts[-1].endswith("\\") and not parts[0].lstrip().startswith("#") and \
+                i + 1 < len(lines):
+            parts[-1] = parts[-1][:-1]
             i += 1
-            logical = logical[:-1] + lines[i]
+            parts.append(lines[i])
         i += 1
-        content = _COMMENT.sub("", logical).strip()
+        content = strip_comment("".join(parts)).strip()
         if not content:
             continue
         physical = lines[first]
@@ -92,7 +103,7 @@ def read_file(text: str) -> RequirementsText:
             _option_line(result, content, first + 1)
             continue
         cut = _OPTION_SPLIT.search(content)
-        requirement_text = content[:cut.start()] if cut else content
+        requirement_text = content[:cut.start()].rstrip() if cut else content
         parsed = parse_requirement(requirement_text)
         column = physical.find(requirement_text.split()[0]) + 1 if requirement_text else 1
         if isinstance(parsed, Requirement):

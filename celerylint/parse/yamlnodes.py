@@ -19,10 +19,18 @@ from typing import Any, Iterator
 
 import yaml
 
-from celerylint.sources import ParseProblem, SourceFile
+from celerylint.sources import ParseProblem, Skip, SourceFile
 
 MAX_DEPTH = 400
 MAX_EXPANDED_NODES = 1_000_000
+#: Nodes that aliases may add to a document beyond the ones written (``<<: *defaults`` adds a
+#: few; 20,000 aliased containers are an attack on every later step).
+MAX_ALIAS_NODES = 100_000
+#: Documents read from one file; the rest is a notice.
+MAX_DOCUMENTS = 100_000
+#: Characters libyaml counts as line breaks and editors do not (NEL, LINE and PARAGRAPH
+#: SEPARATOR): read as spaces, so that every reported line is the editor's.
+_EDITOR_INVISIBLE_BREAKS = str.maketrans({"\x85": " ", "\u2028": " ", "\u2029": " "})
 
 #: (line, column, end_line, end_column), 1-based, end column exclusive.
 Pos = tuple[int, int, int, int]
@@ -187,21 +195,38 @@ def template_hint(source: SourceFile, line: int) -> str:
 
 
 def _problem(source: SourceFile, line: int, column: int, message: str) -> ParseProblem:
+    """A parse problem at a place that exists: libyaml reports an error at the end of a file
+    without a final line break on the line after the last one."""
+    lines = source.lines
+    if line > len(lines) or (line == len(lines) and not lines[-1] and len(lines) > 1):
+        line = len(lines) - 1 if not lines[-1] and len(lines) > 1 else len(lines)
+        column = len(lines[line - 1]) + 1
     return ParseProblem(source.path, line, column, message + template_hint(source, line))
 
 
-def load(source: SourceFile) -> Iterator[Document | ParseProblem]:
-    """Yield each document of a YAML file, then a ParseProblem if the stream breaks."""
-    index = 0
+def load(source: SourceFile) -> Iterator[Document | ParseProblem | Skip]:
+    """Yield each document of a YAML file, then a ParseProblem if the stream breaks (or a
+    notice when a limit is reached)."""
+    index = seen = 0
+    text = source.text
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:
+        text = text.translate(_EDITOR_INVISIBLE_BREAKS)
     try:
-        for node in yaml.compose_all(source.text, Loader=_Loader):
+        for node in yaml.compose_all(text, Loader=_Loader):
+            seen += 1
+            if seen > MAX_DOCUMENTS:
+                line = node.start_mark.line + 1 if node is not None else 1
+                yield Skip(source.path, f"more than {MAX_DOCUMENTS:,} YAML documents: the rest "
+                                        "of the file is not checked", line)
+                return
             if node is None:
                 continue
             converter = _Converter()
             try:
-                if converter.size(node) > MAX_EXPANDED_NODES:
-                    raise _Refused(node, "the document expands to more than "
-                                   f"{MAX_EXPANDED_NODES:,} nodes through aliases"
+                if converter.size(node) > MAX_EXPANDED_NODES or \
+                        converter.size(node) - len(converter.sizes) > MAX_ALIAS_NODES:
+                    raise _Refused(node, "aliases expand the document to more than "
+                                   f"{MAX_ALIAS_NODES:,} nodes beyond those written"
                                    " (a YAML alias bomb?); skipped")
                 data = converter.convert(node)
             except _Refused as refused:

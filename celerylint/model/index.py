@@ -1,0 +1,128 @@
+"""Joins of the deployment model, computed once per run: every cross-object question rules ask.
+
+Rules never compare all pairs of anything: an HPA is found by its target, a Service by its
+name, the workloads a Service selects through a posting list of labels, a ConfigMap by its
+name. Every key starts with the object's *project* (the checked root its file belongs to), so
+two projects checked in one run never see each other's Services, HPAs, beats or requirements.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cached_property
+from typing import Any
+
+from celerylint.model import KubeObject, Workload
+from celerylint.model.kubernetes import dig
+
+#: Kinds whose objects deploy other manifests (Flux, Argo CD, Helm controllers).
+GENERATORS = frozenset({"HelmRelease", "HelmChart", "Application", "ApplicationSet"})
+
+
+def namespace(obj: Any) -> str:
+    return getattr(obj, "namespace", None) or "default"
+
+
+class Index:
+    """Look-ups built in one pass over the model."""
+
+    def __init__(self, deployment) -> None:
+        self.services: dict[tuple[str, str, str], KubeObject] = {}
+        self.service_namespaces: dict[str, set[str]] = defaultdict(set)
+        self.autoscalers: dict[tuple[str, str, str, str], KubeObject] = {}
+        self.configmaps: dict[tuple[str, str, str], KubeObject] = {}
+        self.generated: set[str] = set()  # projects whose Services may come from elsewhere
+        self._labels: dict[tuple[str, str, str, Any], list[Workload]] = defaultdict(list)
+        for obj in deployment.objects:
+            project, ns = obj.source.project, namespace(obj)
+            if obj.kind == "Service" and obj.name:
+                self.services[(project, ns, obj.name)] = obj
+                self.service_namespaces[project].add(ns)
+            elif obj.kind == "HorizontalPodAutoscaler":
+                target = dig(obj.data, "spec", "scaleTargetRef")
+                if isinstance(target, dict) and isinstance(target.get("name"), str):
+                    key = (project, ns, str(target.get("kind")), target["name"])
+                    self.autoscalers.setdefault(key, obj)
+            elif obj.kind == "ConfigMap" and obj.name:
+                self.configmaps[(project, ns, obj.name)] = obj
+                if obj.namespace is None:  # kustomize or kubectl -n gives it one later
+                    self.configmaps.setdefault((project, "", obj.name), obj)
+            if obj.kind in GENERATORS or "redis" in obj.kind.lower() or \
+                    "rabbitmq" in obj.kind.lower() or \
+                    (obj.kind == "Kustomization" and "fluxcd.io" in obj.api_version):
+                self.generated.add(project)
+        for source in deployment.sources:
+            if source.path.endswith(("Chart.yaml", "requirements.yaml", "helmfile.yaml")):
+                self.generated.add(source.project)
+        for workload in deployment.workloads:
+            labels = pod_labels(workload)
+            for item in labels.items() if isinstance(labels, dict) else ():
+                try:
+                    self._labels[(workload.source.project, namespace(workload), *item)].append(
+                        workload)
+                except TypeError:  # an unhashable label value: invalid-manifest's business
+                    continue
+        self._deployment = deployment
+
+    @cached_property
+    def redbeat(self) -> set[str]:
+        """Projects that install celery-redbeat (read once the requirement sets are built)."""
+        return {p.project for s in self._deployment.requirement_sets for p in s.requirements
+                if p.name == "celery-redbeat"}
+
+    @cached_property
+    def celery_specifiers(self) -> dict[str, list]:
+        """The specifiers of every ``celery`` requirement, by project."""
+        found: dict[str, list] = defaultdict(list)
+        for requirement_set in self._deployment.requirement_sets:
+            for pinned in requirement_set.requirements:
+                if pinned.name == "celery":
+                    found[pinned.project].append(pinned.requirement.specifier)
+        return found
+
+    def autoscaler_of(self, workload: Workload) -> KubeObject | None:
+        return self.autoscalers.get((workload.source.project, namespace(workload), workload.kind,
+                                     workload.name))
+
+    def service(self, project: str, name: str, ns: str) -> KubeObject | None:
+        return self.services.get((project, ns, name))
+
+    def configmap(self, project: str, ns: str | None, name: str) -> KubeObject | None:
+        return self.configmaps.get((project, ns or "default", name)) or \
+            self.configmaps.get((project, "", name))
+
+    def mounted_configmaps(self, container) -> list[tuple[Any, KubeObject]]:
+        """``(mount, ConfigMap)`` for every ConfigMap volume the container mounts."""
+        pod = container.workload.pod or {}
+        by_volume = {v.get("name"): v["configMap"].get("name")
+                     for v in pod.get("volumes", []) or []
+                     if isinstance(v, dict) and isinstance(v.get("configMap"), dict)}
+        found = []
+        for mount in container.mounts:
+            name = by_volume.get(mount.name)
+            obj = self.configmap(container.workload.source.project, container.workload.namespace,
+                                 name) if isinstance(name, str) else None
+            if obj is not None:
+                found.append((mount, obj))
+        return found
+
+    def selected(self, service: KubeObject) -> list[Workload]:
+        """The workloads whose pods a Service selects (same project and namespace, every label
+        of the selector), found through the rarest of its labels."""
+        selector = dig(service.data, "spec", "selector")
+        if not isinstance(selector, dict) or not selector:
+            return []
+        project, ns = service.source.project, namespace(service)
+        try:
+            postings = [self._labels.get((project, ns, *item), []) for item in selector.items()]
+        except TypeError:
+            return []
+        smallest = min(postings, key=len)
+        return [w for w in smallest
+                if all(pod_labels(w).get(k) == v for k, v in selector.items())]
+
+
+def pod_labels(workload: Workload) -> dict:
+    labels = dig(workload.data, "metadata", "labels") if workload.kind == "Pod" else \
+        dig(workload.data, "spec", "template", "metadata", "labels")
+    return labels if isinstance(labels, dict) else {}
