@@ -96,6 +96,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
 
     deployment.scope = scope
     deployment.kustomizations = [d for d in documents if _is_kustomization(d)]
+    deployment.kustomizations += _nearby_kustomizations(deployment.sources, scope, max_size,
+                                                        overlay)
     patches = _kustomize_patches(deployment.kustomizations)
     documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
     deployment.objects, deployment.workloads = kubernetes.build(documents, skipped)
@@ -144,6 +146,35 @@ def _launches(deployment: Deployment, scope: discover.Scope, max_size: int,
 
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _nearby_kustomizations(sources: list[SourceFile], scope: discover.Scope, max_size: int,
+                           overlay) -> list[yamlnodes.Document]:
+    """The kustomizations beside or above the YAML files checked (inside the checked tree) that
+    were not checked themselves: a patch file passed alone (as pre-commit passes changed files)
+    is still known as a patch. They are context, not checked files."""
+    read = {s.abspath for s in sources}
+    found: list[yamlnodes.Document] = []
+    seen: set[str] = set()
+    for source in sources:
+        if source.kind != src.YAML or not source.abspath:
+            continue
+        directory = os.path.dirname(source.abspath)
+        while directory not in seen and scope.contains(directory):
+            seen.add(directory)
+            for name in KUSTOMIZATION_NAMES:
+                path = os.path.join(directory, name)
+                if path in read or not os.path.isfile(path):
+                    continue
+                result = src.read(Path(path), src.YAML, max_size, overlay, scope)
+                if isinstance(result, SourceFile):
+                    found += [d for d in yamlnodes.load(result)
+                              if isinstance(d, yamlnodes.Document) and _is_kustomization(d)]
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+    return found
 
 
 def _is_kustomization(doc: yamlnodes.Document) -> bool:

@@ -36,9 +36,9 @@ PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds
                   "failureThreshold": 3}
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
 
-#: The longest command-line item ``$(VAR)`` expansion may build (a reference to a huge value,
-#: repeated, would otherwise take gigabytes).
-MAX_EXPANSION = 256 * 1024
+#: What ``$(VAR)`` expansion may add to one container's command line (references to a huge
+#: value, repeated, would otherwise take gigabytes).
+MAX_EXPANSION = 1024 * 1024
 
 _VAR_REF = re.compile(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")
 
@@ -216,32 +216,38 @@ def _env(data: YMap, source: SourceFile, namespace: str | None,
 
 
 def _argv(data: YMap, env: dict[str, EnvVar]) -> tuple[
-        list[str], list[tuple[YList, int]], list[bool], bool]:
-    """``command + args`` as Kubernetes joins them, with ``$(VAR)`` expanded where known."""
+        list[str], list[tuple[YList, int]], list[bool | None], bool]:
+    """``command + args`` as Kubernetes joins them, with ``$(VAR)`` expanded where known. The
+    expansions of one container share one budget; items past it stay as written, flagged None."""
     argv: list[str] = []
     positions: list[tuple[YList, int]] = []
-    dynamic: list[bool] = []
+    dynamic: list[bool | None] = []
+    budget = MAX_EXPANSION
     for key in ("command", "args"):
         items = data.get(key)
         if isinstance(items, YList):
             for index, item in enumerate(items):
-                text, dyn = expand(str(item) if item is not None else "", env)
-                argv.append(text)
+                text = str(item) if item is not None else ""
+                expanded, dyn = expand(text, env, budget)
+                if dyn is not None:
+                    budget -= len(expanded) - len(text)
+                argv.append(expanded)
                 positions.append((items, index))
                 dynamic.append(dyn)
     return argv, positions, dynamic, isinstance(data.get("command"), YList)
 
 
-def expand(text: str, env: dict[str, EnvVar]) -> tuple[str, bool | None]:
-    """Kubernetes ``$(VAR)`` expansion; unknown values make the result dynamic (True). A result
-    longer than ``MAX_EXPANSION`` is not built: the text stays as written and the flag is None."""
+def expand(text: str, env: dict[str, EnvVar], budget: int = MAX_EXPANSION
+           ) -> tuple[str, bool | None]:
+    """Kubernetes ``$(VAR)`` expansion; unknown values make the result dynamic (True). When the
+    values would add more than ``budget`` characters the text stays as written, flagged None."""
     if "$" not in text:
         return text, False
     dynamic = False
-    size = len(text)
+    added = 0
 
     def replace(match: re.Match) -> str:
-        nonlocal dynamic, size
+        nonlocal dynamic, added
         if match.group(0) == "$$":
             return "$"
         var = env.get(match.group(1))
@@ -250,8 +256,8 @@ def expand(text: str, env: dict[str, EnvVar]) -> tuple[str, bool | None]:
         if var.value is None:
             dynamic = True
             return match.group(0)
-        size += len(var.value)
-        if size > MAX_EXPANSION:
+        added += len(var.value)
+        if added > budget:
             raise _TooLarge
         return var.value
 

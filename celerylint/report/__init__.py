@@ -47,4 +47,17 @@ class Result:
 
 
 def render(name: str, result: Result, stream: TextIO) -> None:
-    importlib.import_module(f"celerylint.report.{name}").render(result, stream)
+    """Format the result and write it. A file name that is not valid UTF-8 (its bytes kept as
+    surrogates) is written back as its own bytes, never as an encoding error."""
+    import io
+
+    text = io.StringIO()
+    importlib.import_module(f"celerylint.report.{name}").render(result, text)
+    data = text.getvalue().encode("utf-8", "surrogateescape")
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None:
+        stream.flush()
+        buffer.write(data)
+        buffer.flush()
+    else:
+        stream.write(data.decode("utf-8", "replace"))

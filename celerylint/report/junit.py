@@ -12,6 +12,7 @@ from typing import TextIO
 from xml.etree import ElementTree
 
 from celerylint.report import Result
+from celerylint.report.text import printable
 
 
 def render(result: Result, stream: TextIO) -> None:
@@ -23,6 +24,7 @@ def render(result: Result, stream: TextIO) -> None:
     suites = ElementTree.Element("testsuites", name="celerylint", tests=str(tests),
                                  failures=str(failures), errors="0")
     for path, findings in sorted(by_path.items()):
+        path = printable(path)  # XML cannot carry control characters or undecodable bytes
         suite = ElementTree.SubElement(suites, "testsuite", name=path,
                                        tests=str(max(1, len(findings))),
                                        failures=str(len(findings)), errors="0")
@@ -33,7 +35,7 @@ def render(result: Result, stream: TextIO) -> None:
                                           classname=path)
             failure = ElementTree.SubElement(
                 case, "failure", type=f"{d.code} {d.name}",
-                message=f"{d.path}:{d.span.line}:{d.span.column}: {d.message}")
+                message=f"{path}:{d.span.line}:{d.span.column}: {d.message}")
             failure.text = f"{d.severity.value}: {d.message}\nhint: {d.hint}"
     ElementTree.indent(suites)
     stream.write(ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n")
