@@ -251,9 +251,41 @@ def _user_wanted(pinned: Sequence, python: str) -> tuple[list[Wanted], dict[str,
     return wanted, constraints, constraint_origins
 
 
+@dataclass(frozen=True)
+class _Stand:
+    """A requirement as the resolver sees it (its text and whether it only constrains), so that
+    identical sets, written in many places, are resolved once."""
+
+    index: int
+    requirement: Requirement
+    constraint: bool
+
+
 def check(pinned: Sequence, python: str | None, allow_pre: bool = False) -> Conflict | None:
     """A Conflict when no install can satisfy ``pinned`` on ``python`` (or on any Python when
-    it is unknown); None when some install can, or when the set cannot be judged."""
+    it is unknown); None when some install can, or when the set cannot be judged. Sets with the
+    same requirements are resolved once per run (a monorepo repeats them by the thousand)."""
+    key = tuple((str(p.requirement), bool(p.constraint)) for p in pinned)
+    found = _check_cached(key, python, allow_pre)
+    if found is None:
+        return None
+    culprit, message, version, needed, about_python, requirer = found
+    return Conflict(pinned[culprit], message, version, needed, about_python,
+                    pinned[requirer] if requirer is not None else None)
+
+
+@lru_cache(maxsize=4096)
+def _check_cached(key: tuple, python: str | None, allow_pre: bool) -> tuple | None:
+    stand = [_Stand(i, Requirement(text), constraint) for i, (text, constraint) in enumerate(key)]
+    conflict = _check(stand, python, allow_pre)
+    if conflict is None:
+        return None
+    requirer = conflict.requirer.index if conflict.requirer is not None else None
+    return (conflict.culprit.index, conflict.message, conflict.python, conflict.needed,
+            conflict.about_python, requirer)
+
+
+def _check(pinned: Sequence, python: str | None, allow_pre: bool = False) -> Conflict | None:
     from resolvelib import BaseReporter, Resolver
     from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
@@ -302,7 +334,7 @@ def _explain(causes, wanted: list[Wanted], constraints: dict[str, Wanted], pytho
     if user is not None:
         pinned = f"{user.name}{format_specifier(user.specifier)}"
         how = "constrained" if user.origin.constraint else "pinned"
-        message = f"{chain}{who} {verb} {needed}, but {pinned} is {how} in {user.origin.where}"
+        message = f"{chain}{who} {verb} {needed}, but {pinned} is {how}"
         requirer = (by_name.get(parent.release.name) or _requirer(parent, by_name, python))
         return Conflict(user.origin, message, python, cause.requirement.specifier,
                         requirer=requirer.origin if requirer is not None else None)

@@ -272,7 +272,15 @@ def broker_targets(deployment: Deployment):
 
 def allows_celery5(deployment: Deployment, project: str) -> bool:
     """False when a requirement of the project (requirements files, ``pip install`` in a
-    container or a Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x ones."""
+    container or a Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x ones
+    (decided once per project)."""
+    known = deployment.index.facts.get(("celery5", project))
+    if known is None:
+        known = deployment.index.facts[("celery5", project)] = _allows_celery5(deployment, project)
+    return known
+
+
+def _allows_celery5(deployment: Deployment, project: str) -> bool:
     from celerylint.resolver import releases
 
     recorded = [r.version for r in releases().get("celery", [])]

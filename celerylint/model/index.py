@@ -63,6 +63,7 @@ class Index:
                 except TypeError:  # an unhashable label value: invalid-manifest's business
                     continue
         self._deployment = deployment
+        self.facts: dict[tuple, Any] = {}  # facts rules derive once per run (keyed by the rule)
 
     @cached_property
     def redbeat(self) -> set[str]:

@@ -30,6 +30,8 @@ CLOSERS = frozenset(OPENERS.values())
 
 _OPERATORS = ("&&", "||", ";;", "|&", ";", "|", "&", "(", ")", "\n")
 _REDIRECTS = ("&>>", "<<<", "<<-", ">>", "<<", ">&", "<&", "&>", ">|", "<>", ">", "<")
+#: Characters that may start an expansion, a redirection or an operator.
+_SPECIAL = frozenset("$`&|;<>()\n")
 
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
@@ -232,6 +234,12 @@ def tokenize(text: str, item: int = 0) -> list[Word | str]:
             value, i, dyn = _scan_double(text, i + 1)
             buf.append(value)
             dynamic = dynamic or dyn
+            continue
+        if c not in _SPECIAL:  # the common case: an ordinary character of a word
+            if start < 0:
+                start = i
+            buf.append(c)
+            i += 1
             continue
         end = _substitution_end(text, i)
         if end is not None:
