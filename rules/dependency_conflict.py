@@ -84,9 +84,10 @@ def check(context: Context) -> Iterator[Finding]:
         requirer = conflict.requirer
         related = [Related(requirer.span, f"{requirer.text.strip()} asks for it here")] \
             if requirer is not None and requirer.span != conflict.culprit.span else []
+        where = f" in {conflict.culprit.where}" if conflict.needed is not None else ""
         yield Finding(
             conflict.culprit.span,
-            f"{conflict.message}{python}: pip fails with ResolutionImpossible",
+            f"{conflict.message}{where}{python}: pip fails with ResolutionImpossible",
             "drop the conflicting pin and let Celery's extra choose, pin a version inside the "
             "required range, or change the Celery version",
             fix=_fix(requirement_set, conflict, sources), related=related,
