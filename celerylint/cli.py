@@ -76,13 +76,23 @@ def main() -> None:
 @click.option("--startup-estimate", "estimates", multiple=True, metavar="STEP=SECONDS",
               help="Seconds a start-up step takes, for probe-too-early "
                    "(e.g. 'pip install=120'; repeatable).")
+@click.option("--helm-values", "helm_values", multiple=True, type=click.Path(dir_okay=False),
+              help="A values file for the charts checked, after their values.yaml (repeatable).")
+@click.option("--helm-set", "helm_sets", multiple=True, metavar="KEY=VALUE",
+              help="A value for the charts checked, as helm --set takes it (repeatable).")
+@click.option("--helm-release", default=None, help="Release name [default: the chart's name].")
+@click.option("--helm-namespace", default=None, help="Release namespace [default: default].")
+@click.option("--strict-parse", is_flag=True,
+              help="Report templates that cannot be rendered (Go, Jinja, GitHub Actions) as "
+                   "parse errors instead of notices.")
 def check(paths: tuple[str, ...], output_format: str | None, output_file: str | None,
           show_diff: bool, apply_fixes: bool, unsafe_fixes: bool, config_file: str | None,
           select: str | None, extend_select: str | None, ignore: str | None,
           fail_on: str | None, exit_zero: bool, no_inline_suppressions: bool,
           baseline_file: str | None, write_baseline_file: str | None,
           kubernetes_version: str | None, no_strict: bool, max_file_size: str | None,
-          estimates: tuple[str, ...]) -> None:
+          estimates: tuple[str, ...], helm_values: tuple[str, ...], helm_sets: tuple[str, ...],
+          helm_release: str | None, helm_namespace: str | None, strict_parse: bool) -> None:
     """Check Kubernetes manifests, Dockerfiles and requirements files under PATHS.
 
     Directories are walked (skipping .git, virtualenvs and node_modules); `-` reads YAML from
@@ -124,10 +134,12 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
             _fail(str(exc))
     errors: list[str] = []
     last: dict = {}
+    helm_options = _helm_options(config, helm_values, helm_sets, helm_release, helm_namespace)
 
     def lint(overlay):
         deployment, skipped = load(list(paths), max_size, overlay, exclude=config.excluded,
-                                   images=config.images)
+                                   images=config.images, helm_options=helm_options,
+                                   strict_parse=strict_parse or config.strict_parse)
         analysis = analyse(deployment, settings, config, not no_inline_suppressions, errors)
         diagnostics, last["baselined"] = analysis.diagnostics, 0
         if baseline is not None:
@@ -142,10 +154,8 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     else:
         outcome = None
         deployment, skipped, diagnostics = lint(None)
-    for skip in skipped:
-        shown = printable(skip.where)
-        click.echo(f"celerylint: {shown}: {printable(skip.reason)}" if skip.line else
-                   f"celerylint: skipped {shown}: {printable(skip.reason)}", err=True)
+    for line in _notices(skipped):
+        click.echo(f"celerylint: {printable(line)}", err=True)
     for error in dict.fromkeys(errors):
         click.echo(f"celerylint: {error}", err=True)
     if write_baseline_file:
@@ -179,6 +189,42 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
         render(output_format, result, sys.stdout)
     failing = any(config.fails(d.severity) for d in diagnostics)
     sys.exit(2 if errors else 0 if exit_zero else 1 if failing else 0)
+
+
+def _notices(skipped) -> list[str]:
+    """One line per notice; three or more files of one folder skipped for the same reason (the
+    templates of a chart that cannot be rendered) make one line."""
+    groups: dict[tuple[str, str], list] = {}
+    for skip in skipped:
+        key = (os.path.dirname(skip.path), skip.reason) if skip.line is None else (skip.where, "")
+        groups.setdefault(key, []).append(skip)
+    lines = []
+    for (directory, reason), items in groups.items():
+        if len(items) >= 3 and reason:
+            lines.append(f"skipped {len(items)} files in {directory or '.'}/: {reason}")
+        else:
+            lines += [f"{s.where}: {s.reason}" if s.line else f"skipped {s.path}: {s.reason}"
+                      for s in items]
+    return lines
+
+
+def _helm_options(config, files, sets, release, namespace):
+    """The configuration's chart settings, with the command line's values added to every set."""
+    from dataclasses import replace
+
+    from celerylint.carriers.helm import HelmOptions
+
+    options = config.helm or HelmOptions()
+
+    def extend(value_set):
+        return replace(value_set, files=value_set.files + [os.path.abspath(f) for f in files],
+                       sets=value_set.sets + list(sets),
+                       release=release or value_set.release,
+                       namespace=namespace or value_set.namespace)
+
+    return HelmOptions(extend(options.values),
+                       {chart: [extend(s) for s in value_sets]
+                        for chart, value_sets in options.charts.items()})
 
 
 def _fail(message: str) -> NoReturn:

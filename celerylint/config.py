@@ -40,6 +40,8 @@ class Config:
     startup_estimates: dict[str, int] = field(default_factory=dict)
     images: dict[str, str] = field(default_factory=dict)  # image name -> Dockerfile path
     max_file_size: str | None = None
+    strict_parse: bool = False  # templates that cannot be rendered are parse errors, not notices
+    helm: Any = None  # carriers.helm.HelmOptions from the [helm] table
     path: Path | None = None  # the file it came from
     root: Path = field(default_factory=Path.cwd)  # globs are relative to the file's directory
 
@@ -136,7 +138,7 @@ def load(path: Path | None, rules: list[Any]) -> Config:
     config.path, config.root = path, path.parent
     known = {"select", "extend-select", "ignore", "severity", "fail-on", "exclude",
              "per-file-ignores", "kubernetes-version", "strict", "startup-estimates", "images",
-             "max-file-size"}
+             "max-file-size", "strict-parse", "helm"}
     for key in table:
         if key not in known:
             raise ConfigError(f"{path}: unknown key '{key}' (known: {', '.join(sorted(known))})")
@@ -175,11 +177,48 @@ def load(path: Path | None, rules: list[Any]) -> Config:
         config.startup_estimates[step] = seconds
     if "max-file-size" in table:
         config.max_file_size = str(table["max-file-size"])
+    if "strict-parse" in table:
+        if not isinstance(table["strict-parse"], bool):
+            raise ConfigError(f"{path}: 'strict-parse' must be true or false")
+        config.strict_parse = table["strict-parse"]
+    config.helm = _helm(path, _mapping(path, table, "helm"))
     for image, dockerfile in _mapping(path, table, "images").items():
         if not isinstance(dockerfile, str):
             raise ConfigError(f"{path}: 'images.{image}' must be the path of a Dockerfile")
         config.images[image] = str((path.parent / dockerfile).resolve())
     return config
+
+
+def _helm(path: Path, table: dict):
+    """The ``[helm]`` table: a release name and namespace for every chart, and per chart (a path
+    relative to this file) its value sets, each with values files, ``set`` expressions, release
+    and namespace."""
+    from celerylint.carriers.helm import HelmOptions, ValueSet
+
+    unknown = set(table) - {"release", "namespace", "charts"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown key 'helm.{sorted(unknown)[0]}' "
+                          "(known: release, namespace, charts)")
+
+    def value_set(where: str, item: Any, name: str = "") -> ValueSet:
+        if not isinstance(item, dict) or set(item) - {"name", "values", "set", "release",
+                                                        "namespace"}:
+            raise ConfigError(f"{path}: '{where}' must be a table with name, values, set, "
+                              "release, namespace")
+        files, sets = item.get("values", []), item.get("set", [])
+        if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (files, sets)):
+            raise ConfigError(f"{path}: '{where}.values' and '.set' must be lists of strings")
+        return ValueSet(str(item.get("name", name)), [str(path.parent / f) for f in files], sets,
+                        item.get("release", table.get("release")),
+                        item.get("namespace", table.get("namespace")))
+
+    options = HelmOptions(values=value_set("helm", {k: table[k] for k in ("release", "namespace")
+                                                    if k in table}))
+    for chart, sets in _mapping(path, table, "charts").items():
+        items = sets if isinstance(sets, list) else [sets]
+        options.charts[str((path.parent / chart).resolve())] = [
+            value_set(f"helm.charts.{chart}", item, f"set{i + 1}") for i, item in enumerate(items)]
+    return options
 
 
 def _mapping(path: Path, table: dict, key: str) -> dict:

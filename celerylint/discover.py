@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from celerylint.sources import DOCKERFILE, PYTHON, REQUIREMENTS, YAML, Skip, display_path
+from celerylint.sources import CHART, DOCKERFILE, PYTHON, REQUIREMENTS, YAML, Skip, display_path
 
 #: Directories never walked into: version control, virtualenvs, caches, vendored packages.
 SKIPPED_DIRS = frozenset(
@@ -30,6 +30,9 @@ SKIPPED_DIRS = frozenset(
 #: Extensions of other languages: a file named so is never sniffed as a Dockerfile.
 _OTHER_LANGUAGES = (".py", ".sh", ".bash", ".md", ".rst", ".toml", ".ini", ".cfg", ".js", ".ts",
                     ".go", ".rb", ".j2", ".tpl", ".conf")
+
+#: A chart's own folders: rendered with the chart, never read as plain YAML.
+CHART_DIRS = frozenset({"templates", "charts", "crds"})
 
 #: Files that mark the top of a project, nearest first: version control, Python packaging, Django.
 PROJECT_MARKERS = (".git", "pyproject.toml", "setup.cfg", "setup.py", "manage.py")
@@ -169,8 +172,10 @@ def walk(paths: list[str], notices: list[Skip] | None = None
     """Yield ``(path, kind, explicit)`` for every file to consider, in a stable order.
 
     Directories are walked without following symlinks (no loops); a directory that cannot be
-    read becomes a notice. Explicit paths are always yielded, with kind None when their name does
-    not say what they are: the caller then reads them and decides from their text (``sniff``).
+    read becomes a notice. A directory with ``Chart.yaml`` is a Helm chart, yielded once (kind
+    ``CHART``) instead of its templates and values; a file inside a chart yields its chart.
+    Explicit paths are always yielded, with kind None when their name does not say what they
+    are: the caller then reads them and decides from their text (``sniff``).
     """
     seen: set[str] = set()
 
@@ -183,6 +188,16 @@ def walk(paths: list[str], notices: list[Skip] | None = None
         root = Path(arg)
         if _is_dir(root):
             for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
+                if "Chart.yaml" in filenames:
+                    key = os.path.normcase(os.path.abspath(dirpath))
+                    if key not in seen:
+                        seen.add(key)
+                        yield Path(dirpath), CHART, False
+                    dirnames[:] = sorted(d for d in dirnames if d not in CHART_DIRS and
+                                         d not in SKIPPED_DIRS)
+                    filenames = [f for f in filenames if f != "Chart.yaml" and
+                                 not (f.startswith("values") and classify(Path(f)) == YAML)]
+                    continue  # what else a chart folder holds is the chart's business
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and
                                      not _is_virtualenv(Path(dirpath, d)))
                 for name in sorted(filenames):
@@ -193,10 +208,26 @@ def walk(paths: list[str], notices: list[Skip] | None = None
                         seen.add(key)
                         yield path, kind, False
         else:
-            key = os.path.normcase(os.path.abspath(root))
+            chart = chart_of(root)
+            key = os.path.normcase(os.path.abspath(chart or root))
             if key not in seen:
                 seen.add(key)
-                yield root, classify(root), True
+                yield (chart, CHART, True) if chart else (root, classify(root), True)
+
+
+def chart_of(path: Path) -> Path | None:
+    """The chart a file belongs to: its own folder, or the folder above ``templates/`` (or
+    ``crds/``) that has a ``Chart.yaml``."""
+    parent = path.parent
+    for candidate in (parent, parent.parent):
+        if candidate != parent and parent.name not in CHART_DIRS:
+            break
+        try:
+            if (candidate / "Chart.yaml").is_file():
+                return candidate
+        except OSError:
+            return None
+    return None
 
 
 def _is_dir(path: Path) -> bool:

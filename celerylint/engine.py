@@ -164,7 +164,12 @@ def _severity(config, diagnostic: Diagnostic) -> Severity:
 
 
 def _collect(rules: list[Rule], context: Context, errors: list[str] | None) -> list[Diagnostic]:
+    """Each rule's findings as diagnostics, moved out of generated sources (rendered templates)
+    to the files people edit; a finding that only some value sets of a chart produce says
+    which."""
     diagnostics: dict[tuple, Diagnostic] = {}
+    labels: dict[tuple, set[str]] = {}
+    remapper = context.deployment.remapper
     for rule in rules:
         try:
             findings = list(rule.check(context))
@@ -174,14 +179,22 @@ def _collect(rules: list[Rule], context: Context, errors: list[str] | None) -> l
             errors.append(f"internal error in rule {rule.name}: {type(exc).__name__}: {exc}")
             continue
         for finding in findings:
+            label = remapper.label(finding.span.path)
+            finding = remapper.finding(finding)
             hint = finding.hint
-            if rule.fixable and finding.fix is None:
+            if rule.fixable and finding.fix is None and "template computes" not in hint:
                 hint += " (no automatic fix for this case)"
             diagnostic = Diagnostic(rule.code, rule.name, finding.severity or rule.severity,
                                     finding.span, finding.message, hint, finding.fix,
                                     finding.related)
-            # a requirements file reached directly and through -r reports once
-            diagnostics.setdefault((rule.code, finding.span, finding.message), diagnostic)
+            # a requirements file reached directly and through -r reports once, and so does a
+            # template line rendered with several value sets
+            key = (rule.code, finding.span, finding.message)
+            diagnostics.setdefault(key, diagnostic)
+            labels.setdefault(key, set()).add(label)
+    for key, found in labels.items():
+        if "" not in found and found != remapper.labels(key[1].path):  # only some value sets
+            diagnostics[key].message += f" (values: {', '.join(sorted(found))})"
     return sorted(diagnostics.values(), key=Diagnostic.sort_key)
 
 

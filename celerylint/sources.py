@@ -26,6 +26,8 @@ YAML = "yaml"
 DOCKERFILE = "dockerfile"
 REQUIREMENTS = "requirements"
 PYTHON = "python"
+CHART = "chart"  # a Helm chart directory, rendered (carriers/helm.py)
+TEMPLATE = "template"  # a chart's template or values file: edited by fixes, never parsed as YAML
 
 #: Why a file the run found (an include, a COPY source, a symlink) was not opened.
 OUTSIDE = "outside the checked tree, not read"

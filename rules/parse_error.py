@@ -1,10 +1,10 @@
 """parse-error: a file, or a document in it, that celerylint could not read.
 
 ## What it finds
-YAML that does not parse (including unrendered Helm templates), a Dockerfile with an unknown
-instruction or an unterminated heredoc, a requirements line that pip would reject, text that is not
-UTF-8 or UTF-16, and documents refused for safety: YAML alias bombs and nesting deeper than 400
-levels.
+YAML that does not parse, a Dockerfile with an unknown instruction or an unterminated heredoc, a
+requirements line that pip would reject, text that is not UTF-8 or UTF-16, and documents refused
+for safety: YAML alias bombs, aliases that add more than 100,000 nodes, and nesting deeper than
+400 levels.
 
 ## Symptoms
 `kubectl apply` fails with `error converting YAML to JSON`, `docker build` with
@@ -15,12 +15,16 @@ A file that cannot be read is not checked at all: every other rule is blind to i
 once, at the line and column where the parser stopped, and the other files are still checked.
 
 ## Fix
-Correct the syntax at the reported position. For Helm charts, lint the rendered output:
-`helm template . | celerylint check -`.
+Correct the syntax at the reported position.
 
 ## When it stays silent
-Files celerylint does not read (by name) and documents that parse but are not Kubernetes objects.
-YAML custom tags such as CloudFormation's `!Ref` are read as data, not rejected.
+- Files celerylint does not read (by name) and documents that parse but are not Kubernetes objects.
+- YAML custom tags such as CloudFormation's `!Ref` are read as data, not rejected.
+- Helm charts (a directory with `Chart.yaml`) are rendered by Helm, never parsed as plain YAML.
+- A file that does not parse and is a template celerylint cannot render (Go or Helm `{{ .Values }}`
+  outside a chart, Jinja `{% %}`, a GitHub Actions workflow's `${{ }}`) is a notice, "not rendered:
+  not checked", that leaves the exit status alone; `--strict-parse` (or `strict-parse = true`)
+  makes it this error again.
 
 ## References
 - YAML 1.1 as read by PyYAML (libyaml), which `kubectl` agrees with for these errors.

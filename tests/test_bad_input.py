@@ -134,9 +134,11 @@ def test_unreadable_file_is_a_notice(tmp_path):
     assert "skipped secret.yaml: cannot read" in stderr
 
 
-def test_helm_template_says_render_first(tmp_path):
-    data, _ = run_on(tmp_path, {"templates/worker.yaml": "metadata:\n  name: {{ .Release.Name }}-w\n"})
-    [(_, _, message)] = parse_errors(data)
+def test_a_helm_template_outside_a_chart_is_a_notice_and_strict_parse_makes_it_an_error(tmp_path):
+    data, stderr = run_on(tmp_path, {"templates/worker.yaml": "metadata:\n  name: {{ .Release.Name }}-w\n"})
+    assert parse_errors(data) == [] and "a Helm/Go template, not rendered" in stderr
+    strict = cli("check", "--format", "json", "--strict-parse", ".", cwd=tmp_path)
+    [(_, _, message)] = parse_errors(json.loads(strict.stdout))
     assert "unrendered Helm/Go template" in message
 
 

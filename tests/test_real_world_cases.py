@@ -56,10 +56,16 @@ def test_a_github_actions_expression_gets_a_quoting_hint_not_a_helm_one(tmp_path
     write(tmp_path, {".github/workflows/ci.yml":
                      "on: push\njobs:\n  t:\n    steps:\n"
                      "      - run: echo ${{ github.event.head_commit.message }}: done\n"})
-    [finding] = lint(tmp_path / ".github/workflows/ci.yml")
-    assert finding.name == "parse-error" and finding.span.line == 5
-    assert "GitHub Actions" in finding.message and "quote" in finding.message
-    assert "Helm" not in finding.message
+    result = run("check", "--format", "json", "--strict-parse", ".github/workflows/ci.yml",
+                 cwd=tmp_path)
+    import json
+
+    [finding] = json.loads(result.stdout)["diagnostics"]
+    assert finding["name"] == "parse-error" and finding["line"] == 5
+    assert "GitHub Actions" in finding["message"] and "quote" in finding["message"]
+    assert "Helm" not in finding["message"]
+    notice = run("check", ".github/workflows/ci.yml", cwd=tmp_path)  # without --strict-parse
+    assert notice.returncode == 0 and "quote the values" in notice.stderr
 
 
 def test_celery4_cli_order_fires_under_any_celery5_pin_and_not_under_a_celery4_one(tmp_path):

@@ -188,6 +188,7 @@ class Deployment:
     apps: list[Any] = field(default_factory=list)  # model.appconfig.AppConfig of every app read
     kustomizations: list[Any] = field(default_factory=list)  # parse.yamlnodes.Document
     scope: Any = None  # discover.Scope: the checked tree (reads and --fix writes stay inside)
+    remapper: Any = field(default_factory=lambda: _remapper())  # findings out of generated text
     problems: list[ParseProblem] = field(default_factory=list)
 
     @cached_property
@@ -208,3 +209,9 @@ class Deployment:
             for container in workload.containers:
                 if include_init or not container.init:
                     yield container
+
+
+def _remapper():
+    from celerylint.model.sourcemap import Remapper
+
+    return Remapper()

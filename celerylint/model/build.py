@@ -8,6 +8,8 @@ from pathlib import Path
 
 from celerylint import discover
 from celerylint import sources as src
+from celerylint.carriers import helm
+from celerylint.carriers.templatemap import TemplateMap
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
 from celerylint.model import kubernetes
@@ -20,12 +22,15 @@ from celerylint.sources import ParseProblem, Skip, SourceFile
 
 def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
          overlay: dict[str, SourceFile] | None = None, exclude=None,
-         images: dict[str, str] | None = None) -> tuple[Deployment, list[Skip]]:
+         images: dict[str, str] | None = None, helm_options: helm.HelmOptions | None = None,
+         strict_parse: bool = False) -> tuple[Deployment, list[Skip]]:
     """Read the given paths (``-`` is stdin) into one Deployment; never raises on bad input.
 
     ``overlay`` replaces files on disk by edited versions (absolute path -> SourceFile);
     ``exclude(path)`` drops walked files (explicit ones are always read); ``images`` maps image
-    names to Dockerfiles (configuration), before the linking heuristic."""
+    names to Dockerfiles (configuration), before the linking heuristic; ``helm_options`` says how
+    charts are rendered; ``strict_parse`` makes templates that cannot be rendered parse errors
+    instead of notices."""
     deployment = Deployment()
     skipped: list[Skip] = []
     documents: list[yamlnodes.Document] = []
@@ -33,22 +38,25 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     requirement_files: list[SourceFile] = []
     app_modules: list[SourceFile] = []  # Celery app modules named on the command line
 
-    def take(result: SourceFile | Skip | ParseProblem) -> None:
+    def take(result: SourceFile | Skip | ParseProblem, generated: bool = False) -> None:
         if isinstance(result, Skip):
             skipped.append(result)
             return
         if isinstance(result, ParseProblem):
             deployment.problems.append(result)
             return
-        deployment.sources.append(result)
+        if not generated:  # a rendered template is read, but the files are its template's
+            deployment.sources.append(result)
         if result.kind == src.YAML:
             problems = []
             result.documents = 0
-            for item in yamlnodes.load(result):
+            for item in yamlnodes.load(result, strict_parse or generated):
                 if isinstance(item, ParseProblem):
                     problems.append(item)
                 elif isinstance(item, Skip):
                     skipped.append(item)
+                    if item.reason.endswith(yamlnodes.NOT_RENDERED) and not generated:
+                        deployment.sources.remove(result)  # a template: not a file checked
                 else:
                     documents.append(item)
                     result.documents += 1
@@ -69,10 +77,10 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         elif result.kind == src.PYTHON:
             app_modules.append(result)
 
+    scope = discover.Scope.of(paths)
     for arg in paths:
         if arg == "-":
-            take(src.read_stdin(max_size))
-    scope = discover.Scope.of(paths)
+            _stdin(src.read_stdin(max_size), scope, deployment, take, max_size, overlay)
     for path, kind, explicit in discover.walk([p for p in paths if p != "-"], skipped):
         if not explicit and exclude is not None and exclude(str(path)):
             continue
@@ -91,6 +99,10 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
             take(result)
             continue
         if kind is None:
+            continue
+        if kind == src.CHART:
+            _chart(helm.render(path, helm_options or helm.HelmOptions(), scope, max_size,
+                               overlay), deployment, take, skipped)
             continue
         take(src.read(path, kind, max_size, overlay, scope))
 
@@ -120,6 +132,35 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     for parsed in dockerfiles:
         deployment.requirement_sets.extend(_dockerfile_sets(parsed))
     return deployment, skipped
+
+
+def _chart(rendered: helm.Rendered, deployment: Deployment, take, skipped: list[Skip]) -> None:
+    """A rendered chart: its generated sources are read, its files are what fixes edit."""
+    skipped.extend(rendered.notices)
+    known = {s.path for s in deployment.sources}
+    deployment.sources.extend(f for f in rendered.files if f.path not in known)
+    for source_map in rendered.maps:
+        deployment.remapper.maps[source_map.generated] = source_map
+    for generated in rendered.generated:
+        take(generated, generated=True)
+
+
+def _stdin(result, scope: discover.Scope, deployment: Deployment, take, max_size: int,
+           overlay) -> None:
+    """Standard input; ``helm template`` output is split at its ``# Source:`` comments, and each
+    part is mapped to its template when the chart is in the checked tree."""
+    if not isinstance(result, SourceFile) or "# Source: " not in result.text:
+        take(result)
+        return
+    for key, text in helm.split_sources(result.text):
+        template, value_sources = helm.find_template(key, scope, max_size, overlay)
+        generated = SourceFile(f"{template.path if template else key}@stdin", src.YAML, text, None)
+        if template is not None and template.path not in {s.path for s in deployment.sources}:
+            deployment.sources.append(template)
+        deployment.remapper.maps[generated.path] = helm.HelmMap(
+            generated, template, TemplateMap(template.text, text) if template else None,
+            value_sources, "", None, key)
+        take(generated, generated=True)
 
 
 def _launches(deployment: Deployment, scope: discover.Scope, max_size: int,

@@ -14,12 +14,16 @@ Guards (the loader never raises):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import yaml
 
 from celerylint.sources import ParseProblem, Skip, SourceFile
+
+#: How a notice about a template that cannot be rendered ends.
+NOT_RENDERED = "not rendered: not checked"
 
 MAX_DEPTH = 400
 MAX_EXPANDED_NODES = 1_000_000
@@ -175,38 +179,66 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 
 def looks_templated(text: str) -> bool:
-    return "{{" in text and "}}" in text
+    return ("{{" in text and "}}" in text) or ("{%" in text and "%}" in text)
 
 
-def template_hint(source: SourceFile, line: int) -> str:
-    """What the ``{{ }}`` near a parse error mean, so the hint fits the file: a GitHub Actions
-    expression, a Jinja template, or a Helm/Go template; '' when there is none."""
+_GO = re.compile(r"\{\{-?\s*(\.|\$|include\b|template\b|if\b|range\b|with\b|end\b|define\b|"
+                 r"toYaml\b|tpl\b|/\*)|-\}\}")
+_JINJA = re.compile(r"\{%|\{#|\{\{\s*[A-Za-z_]")
+
+
+def template_engine(source: SourceFile) -> str | None:
+    """Which engine the ``{{ }}`` of a file belong to, when it has some: "a Helm/Go template",
+    "a Jinja template", or "a GitHub Actions workflow"."""
     text = source.text
     if not looks_templated(text):
-        return ""
-    here = source.lines[line - 1] if 0 < line <= len(source.lines) else ""
-    if "${{" in here or ("${{" in text and "{{" not in text.replace("${{", "")):
+        return None
+    if "${{" in text and not looks_templated(text.replace("${{", "")):
+        return "a GitHub Actions workflow"
+    if _GO.search(text):
+        return "a Helm/Go template"
+    if _JINJA.search(text) or "cookiecutter" in source.path or \
+            source.path.endswith((".j2", ".jinja", ".jinja2")):
+        return "a Jinja template"
+    if "${{" in text:
+        return "a GitHub Actions workflow"
+    return None
+
+
+def template_hint(engine: str | None) -> str:
+    """What to do about a parse error in a file of that engine."""
+    if engine == "a GitHub Actions workflow":
         return (" (a GitHub Actions expression `${{ ... }}` is plain text to YAML: quote the"
                 " value that holds it, as in `run: \"echo ${{ x }}: done\"`)")
-    if "{%" in text or "{{ cookiecutter." in text or source.path.endswith((".j2", ".jinja", ".jinja2")):
+    if engine == "a Jinja template":
         return " (this looks like an unrendered Jinja template: it is checked once rendered)"
-    return (" (this looks like an unrendered Helm/Go template: render it first,"
-            " for example `helm template . | celerylint check -`)")
+    if engine == "a Helm/Go template":
+        return (" (this looks like an unrendered Helm/Go template: celerylint renders charts"
+                " with Helm, so check the chart's directory)")
+    return ""
 
 
-def _problem(source: SourceFile, line: int, column: int, message: str) -> ParseProblem:
-    """A parse problem at a place that exists: libyaml reports an error at the end of a file
-    without a final line break on the line after the last one."""
+def _problem(source: SourceFile, line: int, column: int, message: str,
+             strict: bool = True) -> ParseProblem | Skip:
+    """A parse problem at a place that exists (libyaml reports an error at the end of a file
+    without a final line break on the line after the last one); in a template that cannot be
+    rendered here, a notice instead, unless ``strict``."""
     lines = source.lines
     if line > len(lines) or (line == len(lines) and not lines[-1] and len(lines) > 1):
         line = len(lines) - 1 if not lines[-1] and len(lines) > 1 else len(lines)
         column = len(lines[line - 1]) + 1
-    return ParseProblem(source.path, line, column, message + template_hint(source, line))
+    engine = template_engine(source)
+    if engine is not None and not strict:
+        return Skip(source.path, (f"{engine} (quote the values that hold `${{{{ }}}}` to have it "
+                                  "read)" if engine == "a GitHub Actions workflow" else engine)
+                    + ", " + NOT_RENDERED)
+    return ParseProblem(source.path, line, column, message + template_hint(engine))
 
 
-def load(source: SourceFile) -> Iterator[Document | ParseProblem | Skip]:
+def load(source: SourceFile, strict: bool = True) -> Iterator[Document | ParseProblem | Skip]:
     """Yield each document of a YAML file, then a ParseProblem if the stream breaks (or a
-    notice when a limit is reached)."""
+    notice when a limit is reached, or when the file is a template that cannot be rendered and
+    ``strict`` is off)."""
     index = seen = 0
     text = source.text
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
@@ -231,7 +263,7 @@ def load(source: SourceFile) -> Iterator[Document | ParseProblem | Skip]:
                 data = converter.convert(node)
             except _Refused as refused:
                 mark = refused.node.start_mark
-                yield _problem(source, mark.line + 1, mark.column + 1, str(refused))
+                yield _problem(source, mark.line + 1, mark.column + 1, str(refused), strict)
             else:
                 yield Document(source, index, data, _pos(node))
             index += 1
@@ -239,7 +271,7 @@ def load(source: SourceFile) -> Iterator[Document | ParseProblem | Skip]:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        yield _problem(source, line, column, f"invalid YAML: {message}")
+        yield _problem(source, line, column, f"invalid YAML: {message}", strict)
     except (yaml.YAMLError, RecursionError, MemoryError) as exc:
         yield ParseProblem(source.path, 1, 1, f"invalid YAML: {type(exc).__name__}: {exc}")
 
