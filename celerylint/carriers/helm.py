@@ -100,7 +100,7 @@ def render(chart: Path, options: HelmOptions, scope, max_size: int, overlay) -> 
         try:
             texts = _render_cached(how, _digest(files), _freeze(values),
                                    value_set.release or name, value_set.namespace or "default",
-                                   _Files(files))
+                                   _Files(files, tuple(missing)))
         except RenderError as exc:
             out.notices.append(Skip(shown, f"not rendered ({exc}): not checked"))
             continue
@@ -253,8 +253,8 @@ class _Files:
     """A chart's files as read (and edited in memory), compared by their digest only: the render
     cache's key is the content, the files are what a render writes out."""
 
-    def __init__(self, files: dict[str, SourceFile]) -> None:
-        self.files, self.key = files, _digest(files)
+    def __init__(self, files: dict[str, SourceFile], missing: tuple[str, ...] = ()) -> None:
+        self.files, self.key, self.missing = files, _digest(files), missing
 
     def __hash__(self) -> int:
         return hash(self.key)
@@ -271,7 +271,21 @@ class _Files:
             path.parent.mkdir(parents=True, exist_ok=True)
             data = source.__dict__.get("_bytes")
             path.write_bytes(data if data is not None else source.encode(source.text, source.eols))
+        if self.missing:  # helm refuses a chart whose dependencies are missing: render without
+            self._drop_dependencies(Path(directory, "Chart.yaml"))
         return directory
+
+    def _drop_dependencies(self, chart_yaml: Path) -> None:
+        import yaml
+
+        try:
+            data = yaml.safe_load(chart_yaml.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            return
+        if isinstance(data, dict) and isinstance(data.get("dependencies"), list):
+            data["dependencies"] = [d for d in data["dependencies"]
+                                    if not (isinstance(d, dict) and d.get("name") in self.missing)]
+            chart_yaml.write_text(yaml.safe_dump(data), encoding="utf-8")
 
 
 @lru_cache(maxsize=64)
