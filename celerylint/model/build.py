@@ -8,7 +8,7 @@ from pathlib import Path
 
 from celerylint import discover
 from celerylint import sources as src
-from celerylint.carriers import helm
+from celerylint.carriers import helm, kustomize
 from celerylint.carriers.templatemap import TemplateMap
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
@@ -111,7 +111,14 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     deployment.kustomizations += _nearby_kustomizations(deployment.sources, scope, max_size,
                                                         overlay)
     patches = _kustomize_patches(deployment.kustomizations)
-    documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches]
+    built = kustomize.build(deployment.kustomizations, documents, patches, scope, overlay)
+    skipped.extend(built.notices)
+    documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches
+                 and d.source.abspath not in built.replaced]
+    for source_map in built.maps:
+        deployment.remapper.maps[source_map.generated] = source_map
+    for generated in built.generated:
+        take(generated, generated=True)
     deployment.objects, deployment.workloads = kubernetes.build(documents, skipped)
     deployment.dockerfiles = dockerfiles
     _launches(deployment, scope, max_size, overlay, images or {})
