@@ -75,7 +75,7 @@ def build(kustomizations: list, documents: list, patches: set[str], scope,
             out.notices.append(Skip(kustomization.source.path, f"not built ({reason}): its "
                                     "files are checked as written"))
             continue
-        files = _files(kustomization, by_dir, documents, scope)
+        files, used = _files(kustomization, by_dir, documents, scope)
         text = _run(command, kustomization, files, scope, out, overlay or {})
         if text is None:
             continue
@@ -85,7 +85,7 @@ def build(kustomizations: list, documents: list, patches: set[str], scope,
                                project=kustomization.source.project + (f"@{label}" if label else ""))
         out.generated.append(generated)
         out.maps.append(KustomizeMap(generated, origins, kustomization.source, label))
-        out.replaced |= files
+        out.replaced |= used
     return out
 
 
@@ -120,19 +120,26 @@ def _needs_network(kustomization) -> str:
     return ""
 
 
-def _files(kustomization, by_dir: dict, documents: list, scope) -> set[str]:
-    """The files an overlay uses: the kustomization folders it reaches, with their files."""
-    folders, stack = set(), [os.path.dirname(kustomization.source.abspath)]
+def _files(kustomization, by_dir: dict, documents: list, scope) -> tuple[set[str], set[str]]:
+    """The files to copy for a build (every YAML file of the kustomization folders it reaches,
+    and the kustomizations), and the resource files it really uses (their objects are then
+    checked as built: a file the kustomization does not list stays checked as written)."""
+    folders, used, stack = set(), set(), [os.path.dirname(kustomization.source.abspath)]
     while stack:
         folder = stack.pop()
         if folder in folders or not scope.contains(folder):
             continue
         folders.add(folder)
-        if folder in by_dir:
-            stack.extend(r for r in _references(by_dir[folder]) if os.path.isdir(r))
-    return {d.source.abspath for d in documents if d.source.abspath and
-            os.path.dirname(d.source.abspath) in folders} | {
-        os.path.join(f, n) for f in folders for n in NAMES if os.path.isfile(os.path.join(f, n))}
+        for target in _references(by_dir[folder]) if folder in by_dir else ():
+            if os.path.isdir(target):
+                stack.append(target)
+            else:
+                used.add(target)
+    copied = {d.source.abspath for d in documents if d.source.abspath and
+              os.path.dirname(d.source.abspath) in folders}
+    copied |= {os.path.join(f, n) for f in folders for n in NAMES
+               if os.path.isfile(os.path.join(f, n))}
+    return copied, used
 
 
 def _run(command: list[str], kustomization, files: set[str], scope, out: Built,
