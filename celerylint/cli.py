@@ -85,6 +85,8 @@ def main() -> None:
 @click.option("--strict-parse", is_flag=True,
               help="Report templates that cannot be rendered (Go, Jinja, GitHub Actions) as "
                    "parse errors instead of notices.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also list the files skipped because they are not a carrier celerylint reads.")
 def check(paths: tuple[str, ...], output_format: str | None, output_file: str | None,
           show_diff: bool, apply_fixes: bool, unsafe_fixes: bool, config_file: str | None,
           select: str | None, extend_select: str | None, ignore: str | None,
@@ -92,8 +94,10 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
           baseline_file: str | None, write_baseline_file: str | None,
           kubernetes_version: str | None, no_strict: bool, max_file_size: str | None,
           estimates: tuple[str, ...], helm_values: tuple[str, ...], helm_sets: tuple[str, ...],
-          helm_release: str | None, helm_namespace: str | None, strict_parse: bool) -> None:
-    """Check Kubernetes manifests, Dockerfiles and requirements files under PATHS.
+          helm_release: str | None, helm_namespace: str | None, strict_parse: bool,
+          verbose: bool) -> None:
+    """Check Kubernetes manifests, Helm charts, compose files, Dockerfiles and requirements
+    files under PATHS.
 
     Directories are walked (skipping .git, virtualenvs and node_modules); `-` reads YAML from
     standard input, for example `kubectl get deploy -o yaml | celerylint check -`.
@@ -139,7 +143,8 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     def lint(overlay):
         deployment, skipped = load(list(paths), max_size, overlay, exclude=config.excluded,
                                    images=config.images, helm_options=helm_options,
-                                   strict_parse=strict_parse or config.strict_parse)
+                                   strict_parse=strict_parse or config.strict_parse,
+                                   compose_projects=config.compose_projects)
         analysis = analyse(deployment, settings, config, not no_inline_suppressions, errors)
         diagnostics, last["baselined"] = analysis.diagnostics, 0
         if baseline is not None:
@@ -154,7 +159,7 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     else:
         outcome = None
         deployment, skipped, diagnostics = lint(None)
-    for line in _notices(skipped):
+    for line in _notices([s for s in skipped if verbose or not s.verbose]):
         click.echo(f"celerylint: {printable(line)}", err=True)
     for error in dict.fromkeys(errors):
         click.echo(f"celerylint: {error}", err=True)

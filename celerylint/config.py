@@ -42,6 +42,7 @@ class Config:
     max_file_size: str | None = None
     strict_parse: bool = False  # templates that cannot be rendered are parse errors, not notices
     helm: Any = None  # carriers.helm.HelmOptions from the [helm] table
+    compose_projects: list[list[str]] = field(default_factory=list)  # files read together
     path: Path | None = None  # the file it came from
     root: Path = field(default_factory=Path.cwd)  # globs are relative to the file's directory
 
@@ -138,7 +139,7 @@ def load(path: Path | None, rules: list[Any]) -> Config:
     config.path, config.root = path, path.parent
     known = {"select", "extend-select", "ignore", "severity", "fail-on", "exclude",
              "per-file-ignores", "kubernetes-version", "strict", "startup-estimates", "images",
-             "max-file-size", "strict-parse", "helm"}
+             "max-file-size", "strict-parse", "helm", "compose"}
     for key in table:
         if key not in known:
             raise ConfigError(f"{path}: unknown key '{key}' (known: {', '.join(sorted(known))})")
@@ -182,6 +183,7 @@ def load(path: Path | None, rules: list[Any]) -> Config:
             raise ConfigError(f"{path}: 'strict-parse' must be true or false")
         config.strict_parse = table["strict-parse"]
     config.helm = _helm(path, _mapping(path, table, "helm"))
+    config.compose_projects = _compose(path, _mapping(path, table, "compose"))
     for image, dockerfile in _mapping(path, table, "images").items():
         if not isinstance(dockerfile, str):
             raise ConfigError(f"{path}: 'images.{image}' must be the path of a Dockerfile")
@@ -219,6 +221,19 @@ def _helm(path: Path, table: dict):
         options.charts[str((path.parent / chart).resolve())] = [
             value_set(f"helm.charts.{chart}", item, f"set{i + 1}") for i, item in enumerate(items)]
     return options
+
+
+def _compose(path: Path, table: dict) -> list[list[str]]:
+    """The ``[compose]`` table: ``projects``, lists of compose files (relative to this file)
+    that Compose reads together, as ``docker compose -f a.yml -f b.yml`` does."""
+    unknown = set(table) - {"projects"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown key 'compose.{sorted(unknown)[0]}' (known: projects)")
+    projects = table.get("projects", [])
+    if not isinstance(projects, list) or not all(
+            isinstance(p, list) and p and all(isinstance(f, str) for f in p) for p in projects):
+        raise ConfigError(f"{path}: 'compose.projects' must be a list of lists of compose files")
+    return [[os.path.realpath(path.parent / f) for f in files] for files in projects]
 
 
 def _mapping(path: Path, table: dict, key: str) -> dict:

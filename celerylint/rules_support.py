@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import posixpath
 import re
+from dataclasses import dataclass
 
+from celerylint.diagnostics import Span
 from celerylint.model import Container, Deployment, Workload
-from celerylint.model.kubernetes import dig
 from celerylint.parse.celery_cli import CeleryInvocation
 from celerylint.parse.requirements import pip_install_args
 from celerylint.parse.shell import SimpleCommand
+from celerylint.sources import SourceFile
 
 
 def working_directory(container: Container, invocation: CeleryInvocation) -> str | None:
@@ -161,7 +163,8 @@ def scaling(deployment: Deployment, workload: Workload) -> str | None:
     if workload.kind == "DaemonSet":
         return "it is a DaemonSet (one pod per node)"
     if workload.replicas is not None and workload.replicas > 1:
-        return f"it has replicas: {workload.replicas}"
+        shown = workload.replicas_at[3] if workload.replicas_at else "replicas"
+        return f"it has {shown}: {workload.replicas}"
     hpa = deployment.index.autoscaler_of(workload)
     return f"the HorizontalPodAutoscaler '{hpa.name}' scales it" if hpa is not None else None
 
@@ -235,21 +238,39 @@ def url_host(url: str) -> str | None:
     return host
 
 
-def service_of(host: str, namespace: str | None) -> tuple[str, str] | None:
-    """``(service, namespace)`` for an in-cluster Service host name, else None (external)."""
-    parts = host.split(".")
-    if len(parts) == 1:
-        return parts[0], namespace or "default"
-    if len(parts) == 2 or (len(parts) >= 3 and parts[2] == "svc"):
-        if len(parts) > 3 and ".".join(parts[2:]) != "svc.cluster.local":
-            return None
-        return parts[0], parts[1]
-    return None
+@dataclass
+class ConfigText:
+    """A configuration file a container reads: a ConfigMap value mounted in it, or a file of the
+    tree bind-mounted (compose) and named on its command line."""
+
+    text: str
+    source: SourceFile
+    pos: tuple[int, int, int, int] | None  # the ConfigMap value holding it; None: a whole file
+
+    def span_of(self, offset: int, line_text: str) -> Span:
+        """Where the line at ``offset`` of the text (reading ``line_text``) is written."""
+        if self.pos is None:
+            line, column = self.source.position(offset)
+            return Span(self.source.path, line, column, line, column + len(line_text))
+        where = Span(self.source.path, *self.pos)
+        for number in range(self.pos[0], min(self.pos[2] + 1, len(self.source.lines) + 1)):
+            row = self.source.lines[number - 1]
+            if row.strip() == line_text:
+                column = row.index(line_text) + 1
+                where = Span(self.source.path, number, column, number, column + len(line_text))
+        return where
 
 
-def service_of_target(deployment: Deployment, container: Container, target) -> object | None:
-    """The Service a broker target ``(name, namespace)`` names, in the container's project."""
-    return deployment.index.service(container.workload.source.project, *target) if target else None
+def mounted_configs(container: Container, deployment: Deployment) -> list[ConfigText]:
+    found = []
+    for _, obj in deployment.index.mounted_configmaps(container):
+        data = obj.data.get("data")
+        for key, text in data.items() if isinstance(data, dict) else ():
+            if isinstance(text, str):
+                found.append(ConfigText(text, obj.source, data.value_pos[key]))
+    found += [ConfigText(m.content.text, m.content, None) for m in container.mounts
+              if m.content is not None]
+    return found
 
 
 def is_redis(container: Container) -> bool:
@@ -259,15 +280,17 @@ def is_redis(container: Container) -> bool:
 
 
 def broker_targets(deployment: Deployment):
-    """``(container, setting, url, span, host, target)`` for every broker or backend URL of a
-    celery container; ``target`` is ``(service, namespace)`` for an in-cluster host, else None."""
+    """``(container, setting, url, span, host, endpoint)`` for every broker or backend URL of a
+    celery container; ``endpoint`` (``model.index.Endpoint``) is what the host names in the
+    deployment (a Service, a compose service), None for a host outside it."""
     for container in deployment.containers():
         if not container.celery:
             continue
         for setting, url, where in broker_urls(container, container.celery[0]):
             host = url_host(url)
             if host is not None:
-                yield container, setting, url, where, host, service_of(host, container.workload.namespace)
+                yield container, setting, url, where, host, deployment.index.endpoint(container,
+                                                                                       host)
 
 
 def allows_celery5(deployment: Deployment, project: str) -> bool:
@@ -289,3 +312,19 @@ def _allows_celery5(deployment: Deployment, project: str) -> bool:
         if admitted and all(v.major < 5 for v in admitted):
             return False
     return True  # nothing pins Celery 4: pip installs the newest, a 5.x
+
+
+# -- compose -------------------------------------------------------------------------------------
+
+def compose_command_strings(deployment: Deployment):
+    """``(source, service, key, text, pos)`` for each ``command``/``entrypoint`` written as a
+    string in a compose file: Compose splits it into argv itself (no shell)."""
+    for source, data in deployment.compose_files:
+        services = data.get("services")
+        for name, service in services.items() if isinstance(services, dict) else ():
+            if not isinstance(service, dict):
+                continue
+            for key in ("entrypoint", "command"):
+                value = service.get(key)
+                if isinstance(value, str) and key in service.value_pos:
+                    yield source, str(name), key, value, service.value_pos[key]

@@ -112,6 +112,7 @@ class Skip:
     path: str
     reason: str
     line: int | None = None
+    verbose: bool = False  # only worth a line with --verbose (a file that is not a carrier)
 
     @property
     def where(self) -> str:

@@ -3,9 +3,9 @@
 ## What it finds
 A beat (`celery beat`, or a worker started with `-B`) using the default file-based scheduler whose
 schedule file (`celerybeat-schedule` in the working directory, or the `-s` path) lies on a
-read-only place: the read-only root filesystem (`readOnlyRootFilesystem: true`) with no writable
-volume there, a ConfigMap, Secret, projected or downwardAPI volume (always read-only), or a mount
-with `readOnly: true`.
+read-only place: the read-only root filesystem (`readOnlyRootFilesystem: true`, compose
+`read_only: true`) with no writable volume there, a ConfigMap, Secret, projected or downwardAPI volume (always read-only), or a mount
+with `readOnly: true` (compose: `:ro`).
 
 ## Symptoms
 - `OSError: [Errno 30] Read-only file system: 'celerybeat-schedule'`
@@ -24,11 +24,14 @@ Pass `-s /var/lib/celery/celerybeat-schedule` (any path on a writable volume) an
 `emptyDir` (or a PersistentVolumeClaim, to keep last-run times across restarts) there. Or use a
 scheduler that keeps no local file: `django_celery_beat.schedulers:DatabaseScheduler` or RedBeat.
 
+In compose, a named volume keeps the file across restarts; a `tmpfs` entry is enough to start.
+
 Automatic fix (safe): adds `-s <dir>/celerybeat-schedule` right after `beat` (or `-B`), as new
 list items in exec form or as words in an `sh -c` string, or rewrites an existing `-s` value. The
-directory is a writable volume the container already mounts (a PersistentVolumeClaim first), else
-a new `emptyDir` mounted at `/var/lib/celery`. None when `/var/lib/celery` is already mounted
-read-only or the command is built from variables.
+directory is a writable volume the container already mounts (a PersistentVolumeClaim, or a compose
+named volume, first), else a new `emptyDir` mounted at `/var/lib/celery` (compose: `/var/lib/celery`
+added to the service's `tmpfs`). None when `/var/lib/celery` is already mounted read-only or the
+command is built from variables.
 
 ## When it stays silent
 - `-S/--scheduler` names any other scheduler (django-celery-beat, RedBeat, a custom class), or the
@@ -48,6 +51,7 @@ read-only or the command is built from variables.
 - `celery/beat.py` (v5.6.3): `PersistentScheduler.setup_schedule`
 - Kubernetes: ConfigMap and Secret volumes are mounted read-only,
   https://kubernetes.io/docs/concepts/storage/volumes/#configmap
+- Compose Specification, services: `read_only`, `tmpfs`, `volumes` (`:ro`, `read_only`)
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import add_args, replace_arg
-from celerylint.fixes.kubernetes import add_volume, unique_volume_name
+from celerylint.fixes.volumes import add_writable_dir
 from celerylint.model import Container
 from celerylint.parse.celery_cli import CeleryInvocation, Option
 from celerylint.parse.shell import Word
@@ -112,7 +116,7 @@ def check(context: Context) -> Iterator[Finding]:
             if directory is None:
                 if not container.read_only_root or may_hold_workdir(container, context.deployment):
                     continue  # a writable volume could be the image's working directory
-                reason = ("the root filesystem is read-only (readOnlyRootFilesystem: true) and no "
+                reason = (f"the root filesystem is read-only ({container.read_only_how}) and no "
                           "writable volume is mounted where the working directory could be")
                 where = "the working directory"
             else:
@@ -127,8 +131,10 @@ def check(context: Context) -> Iterator[Finding]:
                 invocation.span(anchor),
                 f"{what} in {container.where} writes its schedule file to {where}, but {reason}: "
                 f"it crashes at start with OSError: [Errno 30] Read-only file system: '{filename}'",
-                "pass -s <dir>/celerybeat-schedule with <dir> on a writable volume (an emptyDir, "
-                "or a PersistentVolumeClaim to keep last-run times), or use a scheduler that "
+                "pass -s <dir>/celerybeat-schedule with <dir> on a writable volume ("
+                + ("a tmpfs, or a named volume" if container.workload.carrier == "compose" else
+                   "an emptyDir, or a PersistentVolumeClaim")
+                + " to keep last-run times), or use a scheduler that "
                 "keeps no file (django-celery-beat's DatabaseScheduler, RedBeat)",
                 fix=_fix(container, invocation, anchor, schedule) if anchor else None,
             )
@@ -136,12 +142,13 @@ def check(context: Context) -> Iterator[Finding]:
 
 def _fix(container: Container, invocation: CeleryInvocation, anchor: Word,
          schedule: Option | None) -> Fix | None:
-    """``-s`` on a writable volume: the pod's own emptyDir or PVC, else a new emptyDir."""
+    """``-s`` on a writable volume: the pod's own emptyDir or PVC (a compose named volume or
+    tmpfs), else a new emptyDir (compose: tmpfs)."""
     candidates = [m for m in container.mounts if m.writable and m.volume is not None
-                  and m.volume.kind in ("emptyDir", "persistentVolumeClaim")
+                  and m.volume.kind in ("emptyDir", "persistentVolumeClaim", "volume", "tmpfs")
                   and not m.sub_path and m.path.rstrip("/")]
-    # a PersistentVolumeClaim keeps last-run times across restarts; temp space comes last
-    candidates.sort(key=lambda m: (m.volume.kind != "persistentVolumeClaim",
+    # a PersistentVolumeClaim (a named volume) keeps last-run times; temp space comes last
+    candidates.sort(key=lambda m: (m.volume.kind not in ("persistentVolumeClaim", "volume"),
                                    m.path.rstrip("/") in TEMP_DIRS))
     reuse = candidates[0] if candidates else None
     if reuse is not None:
@@ -150,11 +157,10 @@ def _fix(container: Container, invocation: CeleryInvocation, anchor: Word,
     else:
         if any(m.path.rstrip("/") == STATE_DIR for m in container.mounts):
             return None
-        name = unique_volume_name(container.workload, "beat-schedule")
-        volume_edits = add_volume(container, name, {"emptyDir": {}}, STATE_DIR)
-        directory, where = STATE_DIR, f"and mount an emptyDir '{name}' at {STATE_DIR}"
-        if volume_edits is None:
+        added = add_writable_dir(container, "beat-schedule", STATE_DIR, memory=False)
+        if added is None:
             return None
+        directory, volume_edits, where = STATE_DIR, added[0], "and " + added[1]
     path = f"{directory}/celerybeat-schedule"
     if schedule is not None:
         argument = replace_arg(invocation.command, schedule.value_word, path) \

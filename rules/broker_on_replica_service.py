@@ -4,7 +4,9 @@
 A broker URL whose Service selects Redis pods that run as replicas: `--replicaof`/`--slaveof` in
 their command, `replicaof` in a mounted `redis.conf`, Bitnami's `REDIS_REPLICATION_MODE=slave`,
 or a StatefulSet of several Redis pods behind one Service (a primary and its replicas, as
-replication charts deploy them), without Sentinel.
+replication charts deploy them), without Sentinel. In compose, a broker URL naming a service
+whose Redis runs as a replica (its command line, its environment, or a bind-mounted
+`redis.conf` that its command line names).
 
 ## Symptoms
 - `redis.exceptions.ReadOnlyError: You can't write against a read only replica.` in workers and
@@ -26,6 +28,7 @@ Sentinel: `sentinel://redis-sentinel:26379` with `broker_transport_options =
 
 ## References
 - Redis docs, Replication: replicas are read-only by default (`replica-read-only yes`).
+- Docker docs, Networking in Compose: a service is reached by its name.
 - Celery docs, Using Redis, Sentinel: https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html
 """
 
@@ -37,7 +40,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Related, Severity
 from celerylint.engine import Context
 from celerylint.rules_support import (
-    broker_targets, is_redis, service_of_target,
+    broker_targets, is_redis, mounted_configs,
 )
 
 CODE = "CL603"
@@ -50,14 +53,15 @@ def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
     # one finding per URL and Service, however many containers and settings use it
     groups: dict[tuple, list[tuple]] = {}
-    for container, setting, url, where, _, target in broker_targets(deployment):
-        service = service_of_target(deployment, container, target)
-        if service is None or url.lower().startswith("sentinel"):
+    for container, setting, url, where, _, endpoint in broker_targets(deployment):
+        if endpoint is None or not endpoint.defined or url.lower().startswith("sentinel"):
             continue
-        groups.setdefault((id(service), url), []).append((where, setting, container, service))
+        key = (container.workload.source.project, endpoint.carrier, endpoint.namespace,
+               endpoint.label, url)
+        groups.setdefault(key, []).append((where, setting, container, endpoint))
     for uses in groups.values():
-        service = uses[0][3]
-        why = _replicas(deployment.index.selected(service), deployment)
+        endpoint = uses[0][3]
+        why = _replicas(endpoint.workloads, deployment)
         if not why:
             continue
         settings = " and ".join(dict.fromkeys(setting for _, setting, _, _ in uses))
@@ -66,11 +70,13 @@ def check(context: Context) -> Iterator[Finding]:
         places = list(dict.fromkeys(where for where, _, _, _ in uses))
         yield Finding(
             places[0],
-            f"the {settings} of {who} goes through the Service '{service.name}', which selects "
-            f"Redis replicas ({why}): writes that land on a replica fail with ReadOnlyError: "
+            f"the {settings} of {who} goes through {endpoint.label}, which "
+            + ("selects Redis replicas" if endpoint.carrier == "kubernetes" else "is a Redis replica")
+            + f" ({why}): writes that land on a replica fail with ReadOnlyError: "
             "You can't write against a read only replica",
-            "point the broker at the primary's Service, or use a sentinel:// URL with "
-            "master_name",
+            "point the broker at the primary's "
+            + ("Service" if endpoint.carrier == "kubernetes" else "service")
+            + ", or use a sentinel:// URL with master_name",
             related=[Related(p, "the same URL is set here") for p in places[1:]])
 
 
@@ -79,12 +85,12 @@ def _replicas(workloads, deployment=None) -> str | None:
     for workload, container in redis:
         mode = (container.env.get("REDIS_REPLICATION_MODE") or container.env.get("REDIS_MASTER_HOST"))
         if mode is not None and (mode.value or "").lower() not in ("master", "primary", ""):
-            return f"{workload.kind} '{workload.name}' runs as a replica ({mode.name}={mode.value})"
+            return f"{workload.label} runs as a replica ({mode.name}={mode.value})"
         if deployment is not None and _conf_replica(container, deployment):
-            return f"{workload.kind} '{workload.name}' has replicaof in its redis.conf"
+            return f"{workload.label} has replicaof in its redis.conf"
         if any(a.startswith(("--replicaof", "--slaveof", "replicaof", "slaveof")) for a in container.argv) \
                 or any(" --replicaof " in f" {a} " or " --slaveof " in f" {a} " for a in container.argv):
-            return f"{workload.kind} '{workload.name}' runs with --replicaof"
+            return f"{workload.label} runs with --replicaof"
         if workload.kind == "StatefulSet" and (workload.replicas or 1) > 1:
             return f"StatefulSet '{workload.name}' runs {workload.replicas} Redis pods"
     if len({w.name for w, _ in redis}) > 1:
@@ -93,11 +99,7 @@ def _replicas(workloads, deployment=None) -> str | None:
 
 
 def _conf_replica(container, deployment) -> bool:
-    """A ConfigMap mounted in the container whose config says replicaof/slaveof."""
-    for _, obj in deployment.index.mounted_configmaps(container):
-        data = obj.data.get("data")
-        if isinstance(data, dict) and any(
-                isinstance(t, str) and re.search(r"^\s*(replicaof|slaveof)\s+\S+", t, re.M)
-                for t in data.values()):
-            return True
-    return False
+    """A configuration file the container reads (a mounted ConfigMap, a bind-mounted file its
+    command line names) that says replicaof/slaveof."""
+    return any(re.search(r"^[ \t]*(replicaof|slaveof)[ \t]+\S", config.text, re.M)
+               for config in mounted_configs(container, deployment))

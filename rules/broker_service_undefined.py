@@ -4,8 +4,11 @@
 A broker or result-backend URL (`-b`, `CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`, or the app's
 configuration) whose host is
 - a Kubernetes Service (`redis`, `redis.shop`, `redis.shop.svc.cluster.local`) that the
-  repository does not define, although it defines other Services of that namespace; or
-- `localhost`/`127.0.0.1` in a container whose pod runs no broker beside it.
+  repository does not define, although it defines other Services of that namespace;
+- in a compose project, a name that no service of the project answers to (its service names,
+  `container_name`, `hostname`, network aliases); or
+- `localhost`/`127.0.0.1` in a container whose pod runs no broker beside it (compose: a container
+  that shares no other container's network, `network_mode`).
 The finding is reported where the URL is set.
 
 ## Symptoms
@@ -17,6 +20,8 @@ The finding is reported where the URL is set.
 ## Why
 In a pod, `localhost` is the pod itself; a Service name resolves only when a Service of that name
 exists in that namespace. Seed post-mortem 000's broker host was a Service no manifest defined.
+In compose, each service "is discoverable by its service name" on the project's network, with
+its container name, hostname and aliases; `localhost` is the container itself.
 
 ## Fix
 Point the URL at a Service the deployment defines (or define it), or run the broker as a sidecar
@@ -30,12 +35,17 @@ for a `localhost` URL. No automatic fix: which broker is meant is yours to say.
 - a kustomization that can create or rename Services: `namePrefix`/`nameSuffix`, `helmCharts`,
   generator or transformer plugins, or `resources` that are remote or were not read. A
   kustomization that only lists the checked files changes no Service, so it keeps the rule on;
-- URLs built from variables, and `sqs://`, `memory://` or other non-network transports.
+- URLs built from variables, and `sqs://`, `memory://` or other non-network transports;
+- compose services on an `external` network (names there come from other projects), with a
+  `network_mode`, `links`, `external_links` or `extra_hosts` naming the host, and compose files
+  beside other compose files not read with them (they may be run together with `-f`; list them in
+  `[tool.celerylint.compose] projects` to have them checked together).
 
 ## References
 - Kubernetes docs, DNS for Services and Pods:
   https://kubernetes.io/docs/concepts/services-networking/dns-pod-service/
 - Celery docs, `broker_url`; `celery/app/utils.py` (environment variables read directly).
+- Docker docs, Networking in Compose: https://docs.docker.com/compose/how-tos/networking/
 """
 
 from __future__ import annotations
@@ -66,30 +76,45 @@ def check(context: Context) -> Iterator[Finding]:
                                         if _adds_services(k, read)}
     # one finding per place the URL is written, naming every container that uses it
     found: dict[tuple, list[str]] = {}
-    for container, setting, _, where, host, target in broker_targets(deployment):
+    for container, setting, _, where, host, endpoint in broker_targets(deployment):
         project = container.workload.source.project
+        compose = container.workload.carrier == "compose"
         if host in LOCALHOSTS:
             sidecar = any(is_redis(c) or "rabbitmq" in (c.image or "")
                           for c in container.workload.containers if c is not container)
-            if not sidecar:
-                found.setdefault((where, setting, host, None), []).append(container.where)
+            if not sidecar and not container.network_mode:
+                found.setdefault((where, setting, host, None), []).append(container)
             continue
-        if target is None or index.service(project, *target) is not None or \
-                target[1] not in index.service_namespaces.get(project, ()) or project in generated:
+        if endpoint is None or endpoint.defined or not compose and (
+                endpoint.namespace not in index.service_namespaces.get(project, ()) or
+                project in generated):
             continue
-        found.setdefault((where, setting, host, target), []).append(container.where)
-    for (where, setting, host, target), users in found.items():
-        who = " and ".join(users[:2]) + (f" and {len(users) - 2} more" if len(users) > 2 else "")
-        if target is None:
+        found.setdefault((where, setting, host, (endpoint.name, endpoint.namespace)),
+                         []).append(container)
+    for (where, setting, host, endpoint), users in found.items():
+        names = list(dict.fromkeys(c.where for c in users))
+        who = " and ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
+        compose = users[0].workload.carrier == "compose"
+        if endpoint is None:
             yield Finding(where, f"the {setting} of {who} points at {host}, but no broker runs "
-                          "in its pod: Celery cannot connect (Connection refused)",
-                          "use the broker's Service name, or run the broker as a sidecar")
+                          f"in its {'container' if compose else 'pod'}: Celery cannot connect "
+                          "(Connection refused)",
+                          "use the broker's compose service name (redis://redis:6379/0)" if compose
+                          else "use the broker's Service name, or run the broker as a sidecar")
+        elif compose:
+            yield Finding(where, f"the {setting} of {who} names '{host}', which no service of "
+                          "its compose project answers to (service names, container_name, "
+                          "hostname, network aliases): the host does not resolve (Name or "
+                          "service not known)",
+                          "add the broker's service to the compose file, or point the URL at "
+                          "the service that runs it")
         else:
-            yield Finding(where, f"the {setting} of {who} names the Service '{target[0]}' in "
-                          f"namespace '{target[1]}', which no manifest defines although the "
-                          "namespace's other Services are here: the host does not resolve (Name "
-                          "or service not known)",
-                          f"define the Service {target[0]}, or point the URL at one that exists")
+            yield Finding(where, f"the {setting} of {who} names the Service '{endpoint[0]}' in "
+                          f"namespace '{endpoint[1]}', which no manifest defines although "
+                          "the namespace's other Services are here: the host does not resolve "
+                          "(Name or service not known)",
+                          f"define the Service {endpoint[0]}, or point the URL at one that "
+                          "exists")
 
 
 def _read_paths(deployment) -> set[str]:

@@ -1,7 +1,8 @@
 """force-root: `C_FORCE_ROOT` set, which switches off Celery's root check whatever its value.
 
 ## What it finds
-The environment variable `C_FORCE_ROOT` set to any non-empty value in a container, including
+The environment variable `C_FORCE_ROOT` set to any non-empty value in a container (a manifest's
+`env`, a ConfigMap it loads, a compose service's `environment` or its `env_file`), including
 `"false"`, `"0"` and `"no"`.
 
 ## Symptoms
@@ -16,8 +17,10 @@ Celery tests `os.environ.get('C_FORCE_ROOT', False)` (`celery/platforms.py`,
 
 ## Fix
 Remove `C_FORCE_ROOT` and run the worker as a non-root user (`USER 10001` in the Dockerfile,
-`securityContext: {runAsNonRoot: true, runAsUser: 10001}`), with the json serializer. Automatic fix
-(unsafe: a root worker that accepts pickle will then refuse to start): deletes the variable.
+`securityContext: {runAsNonRoot: true, runAsUser: 10001}`, compose `user: "10001"`), with the json
+serializer. Automatic fix (unsafe: a root worker that accepts pickle will then refuse to start):
+deletes the variable's line (its `- name:`/`value:` pair; a compose `environment` entry when the
+mapping or list keeps another one; a line of an `env_file`).
 
 ## When it stays silent
 - `C_FORCE_ROOT` set to an empty string (Celery treats it as unset);
@@ -32,10 +35,12 @@ Remove `C_FORCE_ROOT` and run the worker as a non-root user (`USER 10001` in the
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
+from celerylint import sources as src
 from celerylint.fixes.yamledit import edit
 
 CODE = "CL507"
@@ -62,23 +67,48 @@ def check(context: Context) -> Iterator[Finding]:
             "value as set, so a root worker accepting pickle starts anyway and broker messages "
             "can run code as root",
             "remove C_FORCE_ROOT and run the worker as a non-root user with the json serializer",
-            fix=_fix(container, variable))
+            fix=_fix(container, variable, context.deployment))
 
 
-def _fix(container, variable) -> Fix | None:
-    """Delete the env item: one flow-style line, or a `- name:` line and its `value:` line."""
-    source = container.workload.source
-    if variable.span.path != source.path:
+def _fix(container, variable, deployment) -> Fix | None:
+    """Delete the variable's line(s): a flow-style item, a `- name:` line and its `value:` line,
+    a compose entry that has a sibling (an empty `environment:` is invalid), an env_file line."""
+    source = next((s for s in deployment.sources if s.path == variable.span.path), None)
+    if source is None or (container.workload.carrier != "compose"
+                          and source is not container.workload.source):
         return None  # from a ConfigMap: the edit belongs there, for a person to make
     line = variable.span.line
     text = source.lines[line - 1].strip()
-    if text.startswith("- {") and text.endswith("}"):
-        last = line
-    elif text.startswith("- name:") and line < len(source.lines) and \
+    last = line
+    if text.startswith("- name:") and line < len(source.lines) and \
             source.lines[line].strip().startswith("value:"):
         last = line + 1
-    else:
+    elif source.kind != src.YAML:
+        if not _ENV_FILE_LINE.match(text):
+            return None
+    elif not (text.startswith("- {") and text.endswith("}")) and not (
+            container.workload.carrier == "compose" and _COMPOSE_ENTRY.match(text)
+            and _has_sibling(source, line)):
         return None
     return Fix("remove C_FORCE_ROOT", [edit(source, source.offset(line, 1),
                                             source.offset(last + 1, 1), "")],
                Applicability.UNSAFE)
+
+
+_ENV_FILE_LINE = re.compile(r"(export\s+)?C_FORCE_ROOT\s*=")
+_COMPOSE_ENTRY = re.compile(r"""(- *["']?C_FORCE_ROOT=|["']?C_FORCE_ROOT["']? *:)""")
+
+
+def _has_sibling(source, line: int) -> bool:
+    """Whether the nearest content line above or below is another entry at the same indent."""
+    indent = len(source.lines[line - 1]) - len(source.lines[line - 1].lstrip())
+    for step in (-1, 1):
+        number = line + step
+        while 0 < number <= len(source.lines):
+            row = source.lines[number - 1]
+            if row.strip() and not row.lstrip().startswith("#"):
+                if len(row) - len(row.lstrip()) == indent:
+                    return True
+                break
+            number += step
+    return False

@@ -35,10 +35,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from celerylint import kubeschema
-from celerylint.diagnostics import Finding, Severity, Span
+from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
 from celerylint.model.kubernetes import span
-from celerylint.parse.yamlnodes import YList, YMap
+from celerylint.schema_errors import locate
 
 CODE = "CL002"
 NAME = "invalid-manifest"
@@ -69,40 +69,10 @@ def check(context: Context) -> Iterator[Finding]:
         except RecursionError:
             continue  # a schema nested deeper than the validator can follow: not judged
         for error in errors:
-            for where, message in _locate(obj, error):
+            for where, message in locate(obj.data, obj.source, error):
                 if (where, message) in seen:
                     continue
                 seen.add((where, message))
                 yield Finding(where, f"{obj.kind} '{name}': {message}",
                               f"the API server (Kubernetes {version}, "
                               f"{'strict' if strict else 'lenient'} field validation) rejects this")
-
-
-def _path_text(path: list) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(root)"
-
-
-def _locate(obj, error) -> Iterator[tuple[Span, str]]:
-    """Map a schema error back to the YAML positions of what it names (one per unknown key)."""
-    path = list(error.absolute_path)
-    node, value_pos, key_pos = obj.data, obj.data.pos, None
-    for part in path:
-        if isinstance(node, YMap) and part in node:
-            value_pos, key_pos = node.value_pos[part], node.key_pos[part]
-        elif isinstance(node, YList) and isinstance(part, int) and part < len(node):
-            value_pos = key_pos = node.item_pos[part]
-        else:
-            break
-        node = node[part]
-    if error.validator == "additionalProperties" and isinstance(node, YMap):
-        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        unknown = [k for k in node if k not in known]
-        for key in unknown:
-            yield span(obj.source, node.key_pos[key]), f"{_path_text(path + [key])}: unknown field '{key}'"
-        if unknown:
-            return
-    where = key_pos if error.validator == "required" and key_pos else value_pos
-    yield span(obj.source, where), f"{_path_text(path)}: {error.message}"

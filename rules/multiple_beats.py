@@ -2,7 +2,8 @@
 
 ## What it finds
 - a beat workload (`celery beat`) with `replicas` above 1, scaled by a HorizontalPodAutoscaler,
-  or run as a DaemonSet (one per node);
+  or run as a DaemonSet (one per node); a compose service with `deploy.replicas` or `scale`
+  above 1 (Compose starts that many containers without Swarm);
 - a worker started with `-B` (an embedded beat) in such a workload;
 - a worker with `-B` while the deployment also runs a separate `celery beat` workload.
 
@@ -19,7 +20,7 @@ task. django-celery-beat's DatabaseScheduler has no lock either; RedBeat holds o
 ## Fix
 Run exactly one beat: a dedicated workload with `replicas: 1` (and `strategy: Recreate`, see
 `beat-rolling-update`), no HPA, and no `-B` on workers. Automatic fix: sets `replicas: 1` on a
-beat workload (safe); removes `-B` from a worker when a separate beat workload exists (safe), or
+beat workload (compose: `deploy.replicas: 1` or `scale: 1`, where it is written) (safe); removes `-B` from a worker when a separate beat workload exists (safe), or
 when it does not (unsafe: you then need a beat workload).
 
 ## When it stays silent
@@ -27,7 +28,8 @@ when it does not (unsafe: you then need a beat workload).
   environment, or celery-redbeat in the requirements), whose lock keeps one active beat;
 - one replica (or none given, which is 1) and no HPA;
 - a worker `-B` and a beat of different apps (another `-A`, namespace or project checked in the
-  same run): each app has its own schedule.
+  same run, or another compose project: `docker-compose.dev.yml` and `docker-compose.prod.yml`
+  never run together unless the configuration says so): each app has its own schedule.
 
 ## References
 - Celery docs, Periodic Tasks: https://docs.celeryq.dev/en/stable/userguide/periodic-tasks.html
@@ -73,8 +75,7 @@ def check(context: Context) -> Iterator[Finding]:
         if embedded and (why or others):
             other = others[0] if others else None
             reason = why or (f"container '{other[1].name}' in the same pod runs beat as well"
-                             if other[0] is workload else
-                             f"the {other[0].kind} '{other[0].name}' runs beat as well")
+                             if other[0] is workload else f"the {other[0].label} runs beat as well")
             flag = invocation.option("beat").flag
             edits = remove_flag(invocation.command, flag, "B")
             safe = not why and bool(others)
@@ -86,22 +87,21 @@ def check(context: Context) -> Iterator[Finding]:
                 fix=Fix("remove -B" + ("" if safe else " (a beat workload with "
                         "replicas: 1 must then run the schedule)"), edits,
                         Applicability.SAFE if safe else Applicability.UNSAFE) if edits else None)
-        elif not embedded and why and workload.name not in reported:
-            reported.add(workload.name)  # one finding per workload, however many beat containers
-            spec = workload.data.get("spec")
-            has_replicas = isinstance(spec, dict) and "replicas" in spec
-            where = span(workload.source, spec.value_pos["replicas"]) if has_replicas \
-                else invocation.span()
+        elif not embedded and why and id(workload) not in reported:
+            reported.add(id(workload))  # one finding per workload, however many beat containers
+            at = workload.replicas_at
+            where = span(at[0], at[1].value_pos[at[2]]) if at else invocation.span()
             fix = None
-            if has_replicas and workload.kind != "DaemonSet" and why.startswith("it has"):
-                fix = Fix("set replicas: 1", [set_value(workload.source, spec, "replicas", 1)])
+            if at and workload.kind != "DaemonSet" and why.startswith("it has"):
+                fix = Fix(f"set {at[3]}: 1", [set_value(at[0], at[1], at[2], 1)])
             yield Finding(
                 where,
-                f"beat in the {workload.kind} '{workload.name}' runs more than once because {why}: "
-                "every periodic "
-                "task is sent once per beat",
-                "run exactly one beat: replicas: 1, no autoscaler, a Deployment (not a DaemonSet); "
-                "or RedBeat, which holds a lock",
+                f"beat in the {workload.label} runs more than once because {why}: "
+                "every periodic task is sent once per beat",
+                ("run exactly one beat: one replica (deploy.replicas: 1, no scale)"
+                 if workload.carrier == "compose" else
+                 "run exactly one beat: replicas: 1, no autoscaler, a Deployment (not a "
+                 "DaemonSet)") + "; or RedBeat, which holds a lock",
                 fix=fix)
 
 

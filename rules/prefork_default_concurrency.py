@@ -2,10 +2,13 @@
 
 ## What it finds
 A worker using the prefork pool (the default) with no `--concurrency`/`-c`, no `--autoscale`
-and no concurrency setting in its environment, in a container with CPU or memory limits.
+and no concurrency setting in its environment, in a container with CPU or memory limits
+(Kubernetes `resources.limits`; compose `deploy.resources.limits` or the legacy `cpus` and
+`mem_limit`, which Compose applies without Swarm).
 
 ## Symptoms
-- The pod is OOMKilled (`Reason: OOMKilled`, exit code 137) soon after start or under load, or
+- The container is OOM-killed (`Reason: OOMKilled`, exit code 137) soon after start or under
+  load, or
   `ForkPoolWorker-N` children die with `WorkerLostError: Worker exited prematurely: signal 9 (SIGKILL)`.
 - `celery inspect stats` shows `max-concurrency` equal to the node's CPU count (32, 64 ...).
 - CPU throttling: many children share a limit of one or two CPUs.
@@ -13,8 +16,8 @@ and no concurrency setting in its environment, in a container with CPU or memory
 ## Why
 With no concurrency set, the worker starts one child per CPU: `WorkController.setup_instance`
 uses `billiard.cpu_count()`, which returns `os.cpu_count()`, the number of CPUs of the node. It
-ignores the container's CPU quota (`resources.limits.cpu`) and its memory limit, so a worker
-limited to 512 MiB on a 32-core node forks 32 children.
+ignores the container's CPU quota (`resources.limits.cpu`, compose `cpus`) and its memory limit,
+so a worker limited to 512 MiB on a 32-core node forks 32 children.
 
 ## Fix
 Set `--concurrency=N` from the CPU limit (at least 1), and size the memory limit for N children.
@@ -27,7 +30,8 @@ down (at least 1), or 2 when only memory is limited.
 - containers without CPU or memory limits (the node size is then the intended budget);
 - `worker_concurrency` in the app's configuration (`CELERY_WORKER_CONCURRENCY` in Django settings);
 - any environment variable whose name contains `CONCURRENCY` (a setting we cannot evaluate), or
-  `envFrom` a ConfigMap the repository does not define when Celery 5 may run (its click CLI
+  `envFrom` a ConfigMap the repository does not define (or a compose `env_file` that is not in the
+  repository) when Celery 5 may run (its click CLI
   reads `CELERY_WORKER_CONCURRENCY`); Celery 4's command line reads no environment variable, so
   a project pinned to Celery 4 is still checked;
 - the command line ends in an expansion (`$CELERY_ARGS`) that may carry the option.
@@ -38,6 +42,8 @@ down (at least 1), or 2 when only memory is limited.
 - Celery docs, `worker_concurrency`: "If not set, the number of CPUs/cores on the host will be used."
   https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-concurrency
 - celery/celery#10320 (cgroup-aware default, open)
+- Compose Specification, `deploy.resources.limits`; compose-go `setLimits` applies `cpus` and
+  `memory` as NanoCPUs and a memory limit without Swarm
 - `celery/bin/celery.py` (5.x), `main()`: `celery(auto_envvar_prefix="CELERY")`, so click maps
   `CELERY_WORKER_CONCURRENCY` to `celery worker --concurrency`; Celery 4's argparse CLI has no
   such mapping
@@ -88,7 +94,7 @@ def check(context: Context) -> Iterator[Finding]:
                 invocation.span(anchor),
                 f"prefork worker in {container.where} has no --concurrency: Celery forks one "
                 f"child per CPU of the node (os.cpu_count()), ignoring the container limits "
-                f"({shown}), so the pod is OOMKilled or throttled on large nodes",
+                f"({shown}), so the container is OOM-killed or throttled on large machines",
                 f"add --concurrency={suggested} to the worker command "
                 + ("(from the CPU limit)" if cpu is not None else
                    "(no readable CPU limit: size it to the memory limit)"),

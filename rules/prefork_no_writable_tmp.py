@@ -2,12 +2,12 @@
 
 ## What it finds
 A worker using the prefork pool (the default) in a container with `readOnlyRootFilesystem: true`
-where none of the places Python's `tempfile` tries is writable: `$TMPDIR`, `$TEMP`, `$TMP`, `/tmp`,
+(compose: `read_only: true`) where none of the places Python's `tempfile` tries is writable: `$TMPDIR`, `$TEMP`, `$TMP`, `/tmp`,
 `/var/tmp`, `/usr/tmp` and the working directory.
 
 ## Symptoms
 - `CRITICAL/MainProcess] Unrecoverable error: FileNotFoundError(2, "No usable temporary directory found in ['/tmp', '/var/tmp', '/usr/tmp', '/app']")`
-- The worker exits right after its banner and the pod restarts in a loop.
+- The worker exits right after its banner and the container restarts in a loop.
 
 ## Why
 billiard allocates shared values for each pool process (`Pool._create_worker_process` ->
@@ -17,11 +17,13 @@ CPython's multiprocessing it does not fall back to `/dev/shm`. A read-only root 
 `/dev/shm` or capabilities is wrong: it is the temporary directory that is missing.
 
 ## Fix
-Mount an `emptyDir` at `/tmp` (`medium: Memory` with a `sizeLimit`), or set `TMPDIR=/dev/shm`.
+Mount an `emptyDir` at `/tmp` (`medium: Memory` with a `sizeLimit`), or in compose add `/tmp` to
+the service's `tmpfs`; or set `TMPDIR=/dev/shm`.
 
 Automatic fix (safe): adds a volume `tmp` (`emptyDir: {medium: Memory, sizeLimit: 64Mi}`) and
-mounts it at `/tmp`. None when something is already mounted at `/tmp` (read-only on purpose:
-a person should decide).
+mounts it at `/tmp`; in compose, adds `/tmp` to the service's `tmpfs` list (creating it in the
+file that defines the service). None when something is already mounted at `/tmp` (read-only on
+purpose: a person should decide), or when `tmpfs` is written as a single string.
 
 ## When it stays silent
 - pools `solo`, `threads`, `gevent`, `eventlet`, a custom pool, or a pool set from a variable;
@@ -31,7 +33,8 @@ a person should decide).
   builds), or, when the working directory is unknown, at a path the repository's Dockerfiles use
   as `WORKDIR` or a conventional one (`/app`, `/code`, `/srv`, `/usr/src/app` ...); a volume
   elsewhere, such as `/var/cache/app`, is not taken for the working directory;
-- `envFrom` a ConfigMap the repository does not define (it may set `TMPDIR`);
+- `envFrom` a ConfigMap the repository does not define, or a compose `env_file` that is not in
+  the repository (either may set `TMPDIR`);
 - the command line ends in an expansion (`$CELERY_ARGS`) that may choose another pool.
 
 ## References
@@ -39,6 +42,7 @@ a person should decide).
 - Python docs, `tempfile.gettempdir`: https://docs.python.org/3/library/tempfile.html#tempfile.gettempdir
 - grafana/oncall#445 (the same error under readOnlyRootFilesystem)
 - moby/moby#28639: `--read-only` does not apply to `/dev/shm`
+- Compose Specification, services: `read_only`, `tmpfs` (mounted writable)
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
-from celerylint.fixes.kubernetes import add_volume, unique_volume_name
+from celerylint.fixes.volumes import add_writable_dir
 from celerylint.model import Container
 from celerylint.rules_support import may_hold_workdir, pool_of, working_directory, writable
 
@@ -83,8 +87,9 @@ def check(context: Context) -> Iterator[Finding]:
                 f"writable temporary directory: billiard cannot create its pool and the worker "
                 f"dies at start with 'Unrecoverable error: FileNotFoundError(2, \"No usable "
                 f"temporary directory found in [{tried}]\")'",
-                "mount an emptyDir at /tmp (emptyDir: {medium: Memory, sizeLimit: 64Mi}), or set "
-                "the env var TMPDIR=/dev/shm",
+                ("add /tmp to the service's tmpfs" if container.workload.carrier == "compose"
+                 else "mount an emptyDir at /tmp (emptyDir: {medium: Memory, sizeLimit: 64Mi})")
+                + ", or set the env var TMPDIR=/dev/shm",
                 fix=_fix(container),
             )
 
@@ -92,8 +97,5 @@ def check(context: Context) -> Iterator[Finding]:
 def _fix(container: Container) -> Fix | None:
     if any(m.path.rstrip("/") == "/tmp" for m in container.mounts):
         return None  # /tmp is mounted read-only on purpose: that is for a person to change
-    name = unique_volume_name(container.workload, "tmp")
-    edits = add_volume(container, name, {"emptyDir": {"medium": "Memory", "sizeLimit": "64Mi"}},
-                       "/tmp")
-    return Fix(f"mount an emptyDir '{name}' (medium: Memory, sizeLimit: 64Mi) at /tmp", edits) \
-        if edits else None
+    added = add_writable_dir(container, "tmp", "/tmp", memory=True)
+    return Fix(added[1], added[0]) if added else None

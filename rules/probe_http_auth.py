@@ -23,6 +23,7 @@ Probe `/healthcheck`. Automatic fix (safe): sets the probe's `path: /healthcheck
 
 ## When it stays silent
 - no authentication option or variable (then `/` answers 200);
+- compose healthchecks (a command whose URL is not read; a failing one restarts nothing);
 - `tcpSocket` or `exec` probes; probes already on `/healthcheck` or `/metrics`;
 - a probe that sends an `Authorization` header (`httpHeaders`);
 - OAuth (`--auth`) on page paths: they answer 302 to the login, not 401.

@@ -24,6 +24,8 @@ No automatic fix: what "alive" means is the application's decision.
 
 ## When it stays silent
 - readiness and startup probes; HTTP and TCP probes; any command that can exit non-zero;
+- compose healthchecks: a failing one restarts nothing (outside Swarm), so one that cannot fail
+  changes nothing either;
 - a Python program that calls anything beyond importing, building or configuring the app and
   exiting (`app.control.ping(...)`, `os.stat(...)` of a heartbeat file, a socket), or that exits
   non-zero or raises outside an `except` handler;

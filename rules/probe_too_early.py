@@ -9,10 +9,17 @@ defaults (0, 3, 10 s, 1 s). The work is estimated per step (`pip install` 60 s, 
 90 s, `apt-get install` 45 s ...; set your own with `--startup-estimate "pip install=120"`). A readiness probe in the same
 situation is reported as `info`: it does not restart the container, it only keeps it unready.
 
+A compose `healthcheck` restarts nothing outside Swarm (Docker's restart policy does not read
+health): it only holds back the services that wait for it with `depends_on: {condition:
+service_healthy}`. It is reported (as a warning) only when such a service exists, with Docker's
+deadline: `start_period + retries x interval` (defaults 0 s, 3, 30 s).
+
 ## Symptoms
 - `Liveness probe failed: Get "http://10.0.0.12:5555/": dial tcp 10.0.0.12:5555: connect: connection refused`
 - `Container flower failed liveness probe, will be restarted`
 - The pod restarts every minute or so (`RESTARTS` climbing, CrashLoopBackOff) and never serves.
+- Compose: `dependency failed to start: container shop-worker-1 is unhealthy`, and the services
+  that wait for it are never started.
 
 ## Why
 The kubelet starts probing `initialDelaySeconds` after the container starts, whether or not the
@@ -22,22 +29,27 @@ process inside has finished installing its dependencies. A liveness or startup p
 ## Fix
 Bake the dependencies into the image (a Dockerfile `RUN pip install ...`), so that start-up takes
 seconds. Until then, add a `startupProbe` whose deadline covers the installation, or raise the
-liveness probe's `initialDelaySeconds`.
+liveness probe's `initialDelaySeconds` (compose: the healthcheck's `start_period`).
 
 Automatic fix (safe): raises the probe's `initialDelaySeconds` (to a multiple of 10) so that its
-deadline covers the estimate; for a startup probe, raises `failureThreshold` instead.
+deadline covers the estimate; for a startup probe, raises `failureThreshold` instead; for a
+compose healthcheck, sets `start_period`.
 
 ## When it stays silent
 - no slow step in the container's own command (init containers finish before probes start);
 - a `startupProbe` exists and its deadline covers the estimate (liveness and readiness probes do
   not run until it succeeds);
-- a command that cannot be read.
+- a command that cannot be read;
+- a compose healthcheck that no service waits for (`condition: service_healthy`): it changes
+  nothing at run time.
 
 ## References
 - Kubernetes, Configure Liveness, Readiness and Startup Probes (defaults and `failureThreshold`):
   https://kubernetes.io/docs/tasks/configure-pod-container/configure-liveness-readiness-startup-probes/
 - Kubernetes API reference, core/v1 Probe.
 - Seed post-mortem 002: Flower restarted while `pip install celery[redis]` ran (30-60 s).
+- Compose Specification, `healthcheck` and `depends_on` (`service_healthy`); moby
+  `daemon/health.go` (defaults) and its restart manager, which never reads health (moby#28400).
 """
 
 from __future__ import annotations
@@ -77,7 +89,8 @@ def check(context: Context) -> Iterator[Finding]:
         work = " and ".join(dict.fromkeys(steps))
         startup = container.probes.get("startup")
         watched = [startup] if startup else [
-            p for k, p in container.probes.items() if k in ("liveness", "readiness")]
+            p for k, p in container.probes.items() if k in ("liveness", "readiness")
+            or (k == "healthcheck" and p.handler and p.waiting)]
         for probe in watched:
             if probe.deadline >= estimate:
                 continue
@@ -85,6 +98,19 @@ def check(context: Context) -> Iterator[Finding]:
 
 
 def _finding(container: Container, probe: Probe, work: str, estimate: int) -> Finding:
+    if probe.kind == "healthcheck":
+        waiting = ", ".join(f"'{name}'" for name in probe.waiting)
+        return Finding(
+            probe.span,
+            f"the healthcheck of {container.where} marks it unhealthy {probe.deadline} s after "
+            f"start (start_period {probe.initial_delay} s + retries {probe.failure_threshold} x "
+            f"interval {probe.period} s), but the container runs {work} at start, estimated at "
+            f"{estimate} s: the services that wait for it to be healthy ({waiting}) fail to "
+            "start with 'dependency failed to start: container ... is unhealthy' (a healthcheck "
+            "restarts nothing)",
+            "bake the dependencies into the image; until then set the healthcheck's "
+            f"start_period above {estimate} s",
+            severity=Severity.WARNING, fix=_fix(container, probe, estimate))
     if probe.kind == "readiness":
         what = f"marks the pod unready from {probe.deadline} s after start"
         consequence = ("it gets no Service traffic and the kubelet logs probe failures until the "
@@ -108,7 +134,11 @@ def _finding(container: Container, probe: Probe, work: str, estimate: int) -> Fi
 def _fix(container: Container, probe: Probe, estimate: int) -> Fix:
     """Make the probe patient enough: a later first probe, or for a startup probe (whose job is
     exactly this) more allowed failures."""
-    source = container.workload.source
+    source = probe.source or container.workload.source
+    if probe.kind == "healthcheck":
+        needed = max(-(-(estimate - probe.failure_threshold * probe.period) // 10) * 10, 10)
+        return Fix(f"set the healthcheck's start_period to {needed}s",
+                   [set_value(source, probe.data, "start_period", f"{needed}s")])
     if probe.kind == "startup":
         needed = -(-(estimate - probe.initial_delay - probe.timeout) // probe.period) + 1
         return Fix(f"raise startupProbe failureThreshold to {needed}",

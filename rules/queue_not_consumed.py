@@ -3,7 +3,9 @@
 ## What it finds
 A queue that the app sends tasks to (a `task_routes` entry, a `beat_schedule` entry's
 `options.queue`, or `task_default_queue`) that none of the deployment's workers consumes: a
-worker consumes its `-Q` queues, or the default queue when it has no `-Q`.
+worker consumes its `-Q` queues, or the default queue when it has no `-Q`. The Kubernetes
+workloads of a repository are one deployment, and each compose project another: a compose stack
+for development does not consume the queues of the cluster, nor the other way round.
 
 ## Symptoms
 - Tasks are accepted (`.delay()` returns an id) and never run: `celery inspect active` is empty
@@ -47,12 +49,15 @@ SEVERITY = Severity.ERROR
 SUMMARY = "tasks are routed to a queue that no worker consumes"
 
 
-def consumed(context: Context) -> dict[str, tuple[set[str], list] | None]:
-    """Per project: the queues its workers consume and the workers with an explicit ``-Q``
-    (their invocations); None when that cannot be known. Projects without a worker are absent."""
-    found: dict[str, tuple[set[str], list] | None] = {}
+def consumed(context: Context) -> dict[tuple[str, str], tuple[set[str], list] | None]:
+    """Per project and deployment (its Kubernetes workloads, or one compose project): the
+    queues its workers consume and the workers with an explicit ``-Q`` (their invocations);
+    None when that cannot be known. Deployments without a worker are absent."""
+    found: dict[tuple[str, str], tuple[set[str], list] | None] = {}
     for container in context.deployment.containers():
-        project = container.workload.source.project
+        workload = container.workload
+        project = (workload.source.project,
+                   workload.namespace if workload.carrier == "compose" else "")
         if project in found and found[project] is None:
             continue
         known = _consumes(container)
@@ -124,19 +129,25 @@ def sent_to(config) -> Iterator[tuple[str, object, str]]:
 
 def check(context: Context) -> Iterator[Finding]:
     by_project = consumed(context)
-    # one finding per project and queue, whatever number of routes and beat entries send to it
-    senders: dict[tuple[str, str], list[Related]] = {}
+    units: dict[str, list[tuple[str, str]]] = {}
+    for key in by_project:
+        units.setdefault(key[0], []).append(key)
+    # one finding per deployment and queue, whatever number of routes and entries send to it
+    senders: dict[tuple[tuple[str, str], str], list[Related]] = {}
     for config in context.deployment.apps:
-        known = by_project.get(config.project)
-        if known is None:
-            continue
-        for queue, where, how in sent_to(config):
-            if queue not in known[0] and where is not None:
-                related = senders.setdefault((config.project, queue), [])
-                if all(r.span != where for r in related):
-                    related.append(Related(where, how))
-    for (project, queue), related in senders.items():
-        queues, listed = by_project[project]
+        for unit in units.get(config.project, []):
+            known = by_project[unit]
+            if known is None:
+                continue
+            for queue, where, how in sent_to(config):
+                if queue not in known[0] and where is not None:
+                    related = senders.setdefault((unit, queue), [])
+                    if all(r.span != where for r in related):
+                        related.append(Related(where, how))
+    for (unit, queue), related in senders.items():
+        queues, listed = by_project[unit]
+        among = "" if len(units[unit[0]]) == 1 else \
+            f" of {unit[1].removeprefix('compose:')}" if unit[1] else " of the Kubernetes manifests"
         hows = "; ".join(r.message for r in related[:2]) + \
             (f" and {len(related) - 2} more" if len(related) > 2 else "")
         # with one worker listing its queues, the fix belongs in that list
@@ -144,7 +155,7 @@ def check(context: Context) -> Iterator[Finding]:
             related[0].span
         yield Finding(
             at,
-            f"no worker consumes the queue '{queue}' ({hows}): its tasks wait on the broker and "
+            f"no worker{among} consumes the queue '{queue}' ({hows}): its tasks wait on the broker and "
             f"never run (workers consume: {', '.join(sorted(queues))})",
             f"add {queue} to a worker's -Q, start a worker for it, or route the tasks to a "
             "consumed queue",

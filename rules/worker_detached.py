@@ -9,6 +9,8 @@ from the container are followed.
 ## Symptoms
 - The pod cycles through `Completed` and `CrashLoopBackOff`: `Last State: Terminated, Reason:
   Completed, Exit Code: 0`, right after the worker's banner.
+- Compose: `docker compose ps` shows the service `Exited (0)` (or restarting in a loop under
+  `restart: always`), and no worker consumes.
 - With a `tail -f`/`sleep infinity` keeping the container up instead: the worker never gets
   SIGTERM and is killed at the end of the grace period; its crashes go unnoticed.
 
@@ -55,11 +57,21 @@ SUMMARY = "celery detaches or runs in the background as the container's main job
 FIXABLE = True
 
 SYMPTOM = "the container's main process exits 0 (Completed, then CrashLoopBackOff)"
+#: Compose restarts an exited container only under a ``restart`` policy: it stops, or loops.
+COMPOSE_SYMPTOM = ("the container's main process exits 0 (Exited (0); restarted in a loop under "
+                   "restart: always/unless-stopped)")
+
+
+def _symptom(launch) -> str:
+    container = launch.container
+    return COMPOSE_SYMPTOM if container is not None and \
+        container.workload.carrier == "compose" else SYMPTOM
 
 
 def check(context: Context) -> Iterator[Finding]:
     for launch, invocation in launch_invocations(context.deployment):
         where = f"{launch.label}{reached(launch)}"
+        symptom = _symptom(launch)
         detach = invocation.option("detach")
         command = invocation.command
         if detach is not None:
@@ -69,7 +81,7 @@ def check(context: Context) -> Iterator[Finding]:
             yield Finding(
                 invocation.span(detach.flag),
                 f"celery {invocation.subcommand} --detach in {where}: it forks into the "
-                f"background and {SYMPTOM}",
+                f"background and {symptom}",
                 "run celery in the foreground: drop --detach"
                 + ("" if safe else ", and give each long-running process its own container"),
                 fix=Fix("remove --detach" + ("" if safe else " (unsafe: the commands after it "
@@ -81,7 +93,7 @@ def check(context: Context) -> Iterator[Finding]:
             yield Finding(
                 invocation.span(),
                 f"celery multi {invocation.positionals[0].text} in {where} starts every node "
-                f"with --detach and returns: {SYMPTOM}",
+                f"with --detach and returns: {symptom}",
                 "run one worker per container in the foreground (celery -A app worker ...), or "
                 "one worker with a larger --concurrency", related=hops(launch))
         elif command.background and invocation.subcommand in LONG_RUNNING and \
@@ -90,7 +102,7 @@ def check(context: Context) -> Iterator[Finding]:
             yield Finding(
                 invocation.span(invocation.program),
                 f"celery {invocation.subcommand or ''} runs in the background (&) in {where} "
-                f"and nothing waits for it: {SYMPTOM}, or a keep-alive command hides the worker's "
+                f"and nothing waits for it: {symptom}, or a keep-alive command hides the worker's "
                 "crashes and its shutdown",
                 "run celery in the foreground with exec as the last command of the script",
                 related=hops(launch))

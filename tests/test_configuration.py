@@ -85,7 +85,7 @@ def test_configuration_is_found_walking_up_and_config_overrides(tmp_path: Path):
     (tmp_path / "pyproject.toml").write_text("[tool.celerylint]\nignore = ['CL202']\n")
     deep = tmp_path / "deploy" / "k8s"
     deep.mkdir(parents=True)
-    shutil.copy(FIXTURES / "rules/prefork-default-concurrency/fires.yaml", deep / "w.yaml")
+    shutil.copy(FIXTURES / "rules/prefork-default-concurrency/fires/k8s.yaml", deep / "w.yaml")
     assert run("check", "deploy/k8s", cwd=tmp_path).returncode == 0
     (tmp_path / "other.toml").write_text("select = ['ALL']\n")
     assert run("check", "--config", "other.toml", "deploy/k8s", cwd=tmp_path).returncode == 1

@@ -144,7 +144,7 @@ spec:
 
 
 def test_fix_keeps_crlf_mode_and_leaves_unparseable_files_alone(tmp_path: Path):
-    worker = (FIXTURES / "rules/prefork-default-concurrency/fires.yaml").read_text()
+    worker = (FIXTURES / "rules/prefork-default-concurrency/fires/k8s.yaml").read_text()
     (tmp_path / "worker.yaml").write_bytes(worker.replace("\n", "\r\n").encode())
     os.chmod(tmp_path / "worker.yaml", 0o640)
     broken = "celery[redis]==5.3.4\nredis==5.0.1\ncelery[redis==\n"
@@ -163,7 +163,7 @@ def test_fix_refuses_a_file_changed_since_it_was_read(tmp_path: Path):
     from celerylint.fixes import apply
     from celerylint.model.build import load
 
-    shutil.copy(FIXTURES / "rules/prefork-default-concurrency/fires.yaml", tmp_path / "w.yaml")
+    shutil.copy(FIXTURES / "rules/prefork-default-concurrency/fires/k8s.yaml", tmp_path / "w.yaml")
 
     def lint(overlay):
         deployment, skipped = load([str(tmp_path)], overlay=overlay)

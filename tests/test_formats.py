@@ -55,7 +55,7 @@ def test_sarif_validates_against_the_official_schema_with_fixes_and_regions():
 def test_sarif_uris_are_percent_encoded_relative_references(tmp_path: Path):
     from urllib.parse import unquote
 
-    source = (FIXTURES / "rules/probe-too-early/fires.yaml").read_text()
+    source = (FIXTURES / "rules/probe-too-early/fires/k8s.yaml").read_text()
     names = ["with space.yaml", "worker:v2.yaml", "ünïcode.yaml", "weird,name 50%.yaml"]
     for name in names:
         (tmp_path / name).write_text(source)
@@ -109,7 +109,7 @@ def unescape(text: str, property_value: bool = False) -> str:
 def test_github_annotations_round_trip_through_the_runner_rules(tmp_path: Path):
     odd = tmp_path / "odd, dir: 100%"
     odd.mkdir()
-    (odd / "w,1:x.yaml").write_text((FIXTURES / "rules/prefork-default-concurrency/fires.yaml").read_text())
+    (odd / "w,1:x.yaml").write_text((FIXTURES / "rules/prefork-default-concurrency/fires/k8s.yaml").read_text())
     expected = json.loads(run("check", "--format", "json", ".", cwd=tmp_path).stdout)["diagnostics"]
     result = run("check", "--format", "github", ".", cwd=tmp_path)
     assert result.returncode == 1
@@ -176,7 +176,7 @@ def test_problem_matcher_follows_the_runner_rules():
 def test_problem_matcher_reads_the_concise_output_exactly(tmp_path: Path):
     spaced = tmp_path / "deploy dir" / "k8s:prod"
     spaced.mkdir(parents=True)
-    for source in [*SEEDS[0].rglob("*.yaml"), FIXTURES / "rules/probe-too-early/fires.yaml"]:
+    for source in [*SEEDS[0].rglob("*.yaml"), FIXTURES / "rules/probe-too-early/fires/k8s.yaml"]:
         (spaced / source.name).write_text(source.read_text())
     expected = json.loads(run("check", "--format", "json", ".", cwd=tmp_path).stdout)["diagnostics"]
     lines = run("check", "--format", "concise", ".", cwd=tmp_path).stdout.splitlines()[:-1]

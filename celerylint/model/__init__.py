@@ -16,7 +16,7 @@ from typing import Any
 from celerylint.diagnostics import Span
 from celerylint.parse.celery_cli import CeleryInvocation
 from celerylint.parse.shell import SimpleCommand
-from celerylint.parse.yamlnodes import YList, YMap
+from celerylint.parse.yamlnodes import YMap
 from celerylint.sources import ParseProblem, SourceFile
 
 #: Volume sources that Kubernetes always mounts read-only.
@@ -42,6 +42,9 @@ class Mount:
     sub_path: str | None
     span: Span
     volume: Volume | None
+    how_read_only: str = "readOnly: true"  # how the carrier writes it (compose: ``:ro``)
+    host_path: str | None = None  # a compose bind mount's source in the tree
+    content: SourceFile | None = None  # that file, read when the command line names it
 
     @property
     def writable(self) -> bool:
@@ -50,27 +53,35 @@ class Mount:
 
     def why_read_only(self) -> str:
         if self.read_only:
-            return f"volume mount '{self.name}' at {self.path} has readOnly: true"
+            return f"volume mount '{self.name}' at {self.path} has {self.how_read_only}"
         assert self.volume is not None
         return f"{self.path} is a {self.volume.kind} volume ('{self.name}'), which is always read-only"
 
 
 @dataclass
 class Probe:
-    """A probe with Kubernetes defaults applied (core/v1 Probe API reference)."""
+    """A probe with its runtime's defaults applied (Kubernetes core/v1 Probe; a compose
+    ``healthcheck`` is kind "healthcheck", with Docker's defaults)."""
 
-    kind: str  # liveness, readiness, startup
+    kind: str  # liveness, readiness, startup, or healthcheck
     handler: str  # exec, httpGet, tcpSocket, grpc, or "" when none is set
-    initial_delay: int
+    initial_delay: int  # a healthcheck's start_period
     period: int
     timeout: int
-    failure_threshold: int
-    span: Span  # the probe's key (``livenessProbe:``)
+    failure_threshold: int  # a healthcheck's retries
+    span: Span  # the probe's key (``livenessProbe:``, ``healthcheck:``)
     data: YMap  # the probe's mapping, for fixes
+    # a healthcheck restarts nothing (outside Swarm): it only holds back the services that
+    # wait for it with ``depends_on: {condition: service_healthy}``, named here
+    waiting: list[str] = field(default_factory=list)
+    source: SourceFile | None = None  # the file that writes ``data``, when not the workload's
 
     @property
     def deadline(self) -> int:
-        """Seconds after the container starts at which the last allowed failure has happened."""
+        """Seconds after the container starts at which the last allowed failure has happened
+        (a healthcheck: failures count once start_period is over, one per interval)."""
+        if self.kind == "healthcheck":
+            return self.initial_delay + self.failure_threshold * self.period
         return self.initial_delay + (self.failure_threshold - 1) * self.period + self.timeout
 
 
@@ -86,9 +97,9 @@ class Container:
     name: str
     image: str | None
     argv: list[str]
-    argv_items: list[tuple[YList, int]]  # the YAML list (command or args) and index of each item
-    argv_dynamic: list[bool]  # items built from a $(VAR) whose value we cannot see
-    argv_from_command: bool  # False when only ``args`` is set (the image's ENTRYPOINT runs)
+    argv_dynamic: list[bool]  # items built from a variable whose value we cannot see
+    # False when only ``args`` (compose: only ``command``) is set: the image's ENTRYPOINT runs
+    argv_from_command: bool
     commands: list[SimpleCommand] | None  # None: the command line could not be read
     celery: list[CeleryInvocation]
     working_dir: str | None
@@ -105,6 +116,11 @@ class Container:
     init: bool = False
     launch: Any = None  # model.launch.Launch: how its main process starts, when known
     app_config: Any = None  # model.appconfig.AppConfig of its -A app, when found in the repo
+    build: tuple[str, str | None] | None = None  # (Dockerfile path, target stage): compose build
+    init_process: str | None = None  # an init the runtime puts first (compose init: true)
+    read_only_how: str = "readOnlyRootFilesystem: true"  # how the carrier writes it
+    network_mode: str | None = None  # compose network_mode (host, service:NAME ...)
+    resolves: frozenset[str] = frozenset()  # extra host names it resolves (links, extra_hosts)
 
     def mount_for(self, path: str) -> Mount | None:
         """The mount that holds ``path`` (longest mount path that contains it)."""
@@ -119,7 +135,9 @@ class Container:
 
     @property
     def where(self) -> str:
-        return f"container '{self.name}' of {self.workload.kind} '{self.workload.name}'"
+        if self.workload.carrier == "compose":
+            return self.workload.label
+        return f"container '{self.name}' of {self.workload.label}"
 
 
 @dataclass
@@ -134,6 +152,24 @@ class Workload:
     pod: YMap | None = None  # the pod spec mapping, for fixes
     containers: list[Container] = field(default_factory=list)
     volumes: dict[str, Volume] = field(default_factory=dict)
+    carrier: str = "kubernetes"  # or "compose": what the words of messages are
+    # the mapping and key that write the replica count, and how it is shown ("deploy.replicas")
+    replicas_at: tuple[SourceFile, YMap, str, str] | None = None
+    profiles: tuple[str, ...] = ()  # compose profiles that must be active for it to run
+    hostnames: frozenset[str] = frozenset()  # names peers reach it by (compose service, aliases)
+    # its network may hold names from outside the files read (an external network, compose
+    # files of the same directory that may be run with it through -f)
+    network_open: bool = False
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``Deployment 'worker'``, ``compose service 'worker'``."""
+        if self.carrier == "compose":
+            shown = f"compose service '{self.name}'"
+            if self.profiles:
+                shown += f" (profile {', '.join(self.profiles)})"
+            return shown
+        return f"{self.kind} '{self.name}'"
 
 
 @dataclass
@@ -189,6 +225,7 @@ class Deployment:
     kustomizations: list[Any] = field(default_factory=list)  # parse.yamlnodes.Document
     scope: Any = None  # discover.Scope: the checked tree (reads and --fix writes stay inside)
     remapper: Any = field(default_factory=lambda: _remapper())  # findings out of generated text
+    compose_files: list[tuple[SourceFile, YMap]] = field(default_factory=list)  # and their data
     problems: list[ParseProblem] = field(default_factory=list)
 
     @cached_property

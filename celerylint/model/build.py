@@ -8,10 +8,11 @@ from pathlib import Path
 
 from celerylint import discover
 from celerylint import sources as src
-from celerylint.carriers import helm, kustomize
+from celerylint.carriers import compose, helm, kustomize
 from celerylint.carriers.templatemap import TemplateMap
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
+from celerylint.model import compose as compose_model
 from celerylint.model import kubernetes
 from celerylint.model import appconfig
 from celerylint.model.launch import Resolver
@@ -23,14 +24,15 @@ from celerylint.sources import ParseProblem, Skip, SourceFile
 def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
          overlay: dict[str, SourceFile] | None = None, exclude=None,
          images: dict[str, str] | None = None, helm_options: helm.HelmOptions | None = None,
-         strict_parse: bool = False) -> tuple[Deployment, list[Skip]]:
+         strict_parse: bool = False, compose_projects: list[list[str]] | None = None
+         ) -> tuple[Deployment, list[Skip]]:
     """Read the given paths (``-`` is stdin) into one Deployment; never raises on bad input.
 
     ``overlay`` replaces files on disk by edited versions (absolute path -> SourceFile);
     ``exclude(path)`` drops walked files (explicit ones are always read); ``images`` maps image
     names to Dockerfiles (configuration), before the linking heuristic; ``helm_options`` says how
     charts are rendered; ``strict_parse`` makes templates that cannot be rendered parse errors
-    instead of notices."""
+    instead of notices; ``compose_projects`` lists compose files read together (configuration)."""
     deployment = Deployment()
     skipped: list[Skip] = []
     documents: list[yamlnodes.Document] = []
@@ -120,6 +122,16 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     for generated in built.generated:
         take(generated, generated=True)
     deployment.objects, deployment.workloads = kubernetes.build(documents, skipped)
+
+    def read(path: str, kind: str = "config") -> SourceFile | Skip | None:
+        return src.read(Path(path), kind, max_size, overlay, scope)
+
+    compose_documents = [d for d in documents if compose.is_compose(d)]
+    workloads, compose_paths = _compose(compose_documents, compose_projects or [], deployment,
+                                        read, skipped)
+    deployment.workloads += workloads
+    _unrecognised(deployment, compose_paths, patches | {os.path.normpath(p) for p in built.replaced
+                                                        if p}, skipped)
     deployment.dockerfiles = dockerfiles
     _launches(deployment, scope, max_size, overlay, images or {})
     appconfig.attach(deployment, scope, max_size, app_modules)
@@ -139,6 +151,50 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     for parsed in dockerfiles:
         deployment.requirement_sets.extend(_dockerfile_sets(parsed))
     return deployment, skipped
+
+
+def _compose(documents: list[yamlnodes.Document], groups: list[list[str]],
+             deployment: Deployment, read, skipped: list[Skip]) -> tuple[list, set[str]]:
+    """The workloads of the compose projects the compose files form; the files they read
+    (override and ``extends`` files, ``.env``, ``env_file`` and bind-mounted configuration
+    files) join the sources."""
+    loader = compose.Loader(lambda path: read(path, src.YAML), skipped)
+    for doc in documents:
+        loader.add(doc)
+    found = []
+    known = {s.path for s in deployment.sources}
+    for project in loader.projects(groups):
+        workloads = compose_model.workloads(project, read)
+        found += workloads
+        mounted = [m.content for w in workloads for c in w.containers for m in c.mounts
+                   if m.content is not None]
+        for source in project.files + project.env_files + mounted:
+            if source.path not in known:
+                known.add(source.path)
+                deployment.sources.append(source)
+    # the files Compose validates (an extends base is read for one service, not validated)
+    deployment.compose_files = [(loader.sources[path], data) for path, data
+                                in loader.documents.items()
+                                if data is not None and path in loader.project_files]
+    for source in loader.sources.values():  # the bases too: fixes may edit their anchors
+        if source.path not in known:
+            known.add(source.path)
+            deployment.sources.append(source)
+    return found, {source.path for source in loader.sources.values()}
+
+
+def _unrecognised(deployment: Deployment, compose_paths: set[str], patches: set[str],
+                  skipped: list[Skip]) -> None:
+    """YAML files that hold no Kubernetes object, kustomization or compose file are not checked:
+    they leave the sources and are listed as skipped (``--verbose``, the JSON summary)."""
+    read = {o.source.path for o in deployment.objects} | compose_paths | \
+        {k.source.path for k in deployment.kustomizations} | {p.path for p in deployment.problems}
+    for source in list(deployment.sources):
+        if source.kind == src.YAML and source.path not in read and \
+                os.path.normpath(source.abspath or "") not in patches:
+            deployment.sources.remove(source)
+            skipped.append(Skip(source.path, "YAML that is neither a Kubernetes manifest, a "
+                                "kustomization nor a compose file: not checked", verbose=True))
 
 
 def _chart(rendered: helm.Rendered, deployment: Deployment, take, skipped: list[Skip]) -> None:

@@ -9,6 +9,7 @@ two projects checked in one run never see each other's Services, HPAs, beats or 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -17,6 +18,20 @@ from celerylint.model.kubernetes import dig
 
 #: Kinds whose objects deploy other manifests (Flux, Argo CD, Helm controllers).
 GENERATORS = frozenset({"HelmRelease", "HelmChart", "Application", "ApplicationSet"})
+
+
+@dataclass
+class Endpoint:
+    """Where a host name leads inside the deployment: a Kubernetes Service, or the compose
+    service that answers to the name on its network."""
+
+    name: str
+    namespace: str | None  # a Service's namespace; None for compose
+    label: str  # "the Service 'redis'", "the compose service 'redis'"
+    defined: bool  # False: the name would have to be served here and nothing serves it
+    carrier: str
+    service: KubeObject | None = None
+    workloads: list[Workload] = field(default_factory=list)  # what answers there
 
 
 def namespace(obj: Any) -> str:
@@ -54,7 +69,13 @@ class Index:
         for source in deployment.sources:
             if source.path.endswith(("Chart.yaml", "requirements.yaml", "helmfile.yaml")):
                 self.generated.add(source.project)
+        self.compose_names: dict[tuple[str, str, str], Workload] = {}
         for workload in deployment.workloads:
+            if workload.carrier == "compose":
+                for name in workload.hostnames:
+                    self.compose_names.setdefault(
+                        (workload.source.project, workload.namespace, name), workload)
+                continue
             labels = pod_labels(workload)
             for item in labels.items() if isinstance(labels, dict) else ():
                 try:
@@ -80,6 +101,36 @@ class Index:
                 if pinned.name == "celery":
                     found[pinned.project].append(pinned.requirement.specifier)
         return found
+
+    def endpoint(self, container, host: str) -> Endpoint | None:
+        """What a host name of the container's URLs names here; None for a host outside (an
+        external DNS name, a network we cannot see)."""
+        workload = container.workload
+        project = workload.source.project
+        if workload.carrier == "compose":
+            if container.network_mode or host in container.resolves:
+                return None  # another container's network, the host's, or names given by hand
+            found = self.compose_names.get((project, workload.namespace, host))
+            if found is not None:
+                return Endpoint(host, None, f"the compose service '{found.name}'", True,
+                                "compose", workloads=[found])
+            if "." in host or workload.network_open:
+                return None
+            return Endpoint(host, None, f"'{host}'", False, "compose")
+        parts = host.split(".")
+        if len(parts) == 1:
+            name, ns = parts[0], workload.namespace or "default"
+        elif len(parts) == 2 or (len(parts) >= 3 and parts[2] == "svc"):
+            if len(parts) > 3 and ".".join(parts[2:]) != "svc.cluster.local":
+                return None
+            name, ns = parts[0], parts[1]
+        else:
+            return None
+        service = self.service(project, name, ns)
+        if service is None:
+            return Endpoint(name, ns, f"the Service '{name}'", False, "kubernetes")
+        return Endpoint(name, ns, f"the Service '{name}'", True, "kubernetes", service,
+                        self.selected(service))
 
     def autoscaler_of(self, workload: Workload) -> KubeObject | None:
         return self.autoscalers.get((workload.source.project, namespace(workload), workload.kind,

@@ -115,10 +115,13 @@ def build(documents: list[Document], notices: list[Skip] | None = None
 def _workload(obj: KubeObject, pod: YMap, configmaps: ConfigMaps,
               notices: list[Skip] | None) -> Workload:
     replicas = dig(obj.data, "spec", "replicas")
+    spec = obj.data.get("spec")
     workload = Workload(
         kind=obj.kind, name=obj.name or "(unnamed)", namespace=obj.namespace,
         replicas=replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else None,
         span=obj.span, source=obj.source, data=obj.data, pod=pod,
+        replicas_at=(obj.source, spec, "replicas", "replicas")
+        if isinstance(spec, YMap) and "replicas" in spec else None,
     )
     source = obj.source
     volumes = pod.get("volumes")
@@ -173,7 +176,7 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
     return Container(
         name=str(data.get("name", "(unnamed)")),
         image=image if isinstance(image, str) else None,
-        argv=argv, argv_items=argv_items, argv_dynamic=dynamic, argv_from_command=from_command, commands=commands,
+        argv=argv, argv_dynamic=dynamic, argv_from_command=from_command, commands=commands,
         celery=celery_cli.invocations(commands or []),
         working_dir=working_dir if isinstance(working_dir, str) else None,
         env=env, env_open=env_open, env_from_secret=env_from_secret, mounts=mounts,

@@ -32,7 +32,7 @@ from celerylint.diagnostics import Span
 from celerylint.model import Container
 from celerylint.model import shells
 from celerylint.model.origins import JsonArray, Joined, Origin, ScriptText
-from celerylint.parse import celery_cli, shell
+from celerylint.parse import celery_cli, dockerfile, shell
 from celerylint.parse.dockerfile import Dockerfile, Instruction, Stage
 from celerylint.parse.shell import SimpleCommand, Word
 from celerylint.sources import SourceFile
@@ -262,8 +262,32 @@ class Resolver:
         return self.scripts[key]
 
     # -- launches ------------------------------------------------------------------------------
+    def built(self, container: Container) -> tuple[Dockerfile, Stage] | None:
+        """The Dockerfile and stage a compose ``build`` names (read here when the walk did not
+        read it): an exact link, no heuristic."""
+        path, target = container.build
+        parsed = self.by_path.get(path)
+        if path not in self.by_path:
+            result = src.read(Path(path), src.DOCKERFILE, self.max_size, self.overlay,
+                              self.scope) if os.path.isfile(path) else None
+            found = dockerfile.parse(result) if isinstance(result, SourceFile) else None
+            self.by_path[path] = parsed = found if isinstance(found, Dockerfile) else None
+        if parsed is None or not parsed.stages:
+            return None
+        if target is None:
+            return parsed, parsed.stages[-1]
+        stage = next((s for s in parsed.stages if (s.name or "").lower() == target.lower()), None)
+        return (parsed, stage) if stage is not None else None
+
     def for_container(self, container: Container) -> Launch | None:
-        image = self.dockerfile_for(container.image, container.workload.source.project)
+        launch = self._for_container(container)
+        if launch is not None and container.init_process and launch.init is None:
+            launch.init = "tini"  # Docker's --init is tini, without -g (moby daemon/oci_linux.go)
+        return launch
+
+    def _for_container(self, container: Container) -> Launch | None:
+        image = self.built(container) if container.build else \
+            self.dockerfile_for(container.image, container.workload.source.project)
         stage = image[1] if image else None
         items: list[_Item] = []
         origin = container.commands[0].origin if container.commands else None

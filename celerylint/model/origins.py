@@ -89,6 +89,29 @@ class YamlArgv(Origin):
 
 
 @dataclass
+class SplitString(Origin):
+    """A compose string ``command``/``entrypoint`` that Compose splits into argv items (no
+    shell): each item's raw text in the file, quotes included, when it could be placed."""
+
+    source: SourceFile
+    values: list[str]
+    raw: list[tuple[int, int] | None]  # file offsets of each item's written text
+    fallback: Span
+
+    def offsets(self, word: Word) -> tuple[int, int] | None:
+        if word.item >= len(self.raw) or self.raw[word.item] is None:
+            return None
+        start, end = self.raw[word.item]
+        written, value = self.source.text[start:end], self.values[word.item]
+        if written != value:
+            if not (len(written) == len(value) + 2 and written[0] == written[-1]
+                    and written[0] in "'\"" and written[1:-1] == value):
+                return None
+            start += 1
+        return start + word.start, start + word.end
+
+
+@dataclass
 class ScriptText(Origin):
     """A shell script written in a file from ``base`` on: an entry script, a Dockerfile
     shell-form instruction or heredoc."""
