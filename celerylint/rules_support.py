@@ -66,7 +66,8 @@ def writable(container: Container, directory: str) -> tuple[bool, str]:
     if mount is not None:
         return (True, "") if mount.writable else (False, mount.why_read_only())
     if container.read_only_root:
-        return False, f"{directory} is on the read-only root filesystem (readOnlyRootFilesystem: true)"
+        return False, (f"{directory} is on the read-only root filesystem "
+                       f"({container.read_only_how})")
     return True, ""
 
 

@@ -45,6 +45,8 @@ from celerylint.diagnostics import Finding, Severity, Span
 from celerylint.engine import Context
 from celerylint.parse import shellwords
 from celerylint.rules_support import compose_command_strings
+from celerylint.carriers.compose import tagged
+from celerylint.parse.yamlnodes import YMap
 from celerylint.schema_errors import locate
 
 CODE = "CL004"
@@ -73,6 +75,8 @@ def check(context: Context) -> Iterator[Finding]:
             continue  # nested deeper than the validator can follow: not judged
         for error in errors:
             error = best_match([error])
+            if _reset(source, data, list(error.absolute_path)):
+                continue  # Compose drops a `!reset` value before it validates
             for where, message in locate(data, source, error):
                 if (where, message) not in seen:
                     seen.add((where, message))
@@ -86,3 +90,15 @@ def check(context: Context) -> Iterator[Finding]:
                           "splits a string command itself and refuses this one",
                           "write the command as a list, or quote the parentheses (a shell "
                           "needs `sh -c '...'`)")
+
+
+def _reset(source, data, path: list) -> bool:
+    """Whether a value on ``path`` is written ``!reset`` (Compose removes it while reading)."""
+    node = data
+    for part in path:
+        if not isinstance(node, YMap) or part not in node:
+            return False
+        if tagged(source, node, part, "!reset"):
+            return True
+        node = node[part]
+    return False

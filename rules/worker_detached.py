@@ -57,15 +57,19 @@ SUMMARY = "celery detaches or runs in the background as the container's main job
 FIXABLE = True
 
 SYMPTOM = "the container's main process exits 0 (Completed, then CrashLoopBackOff)"
-#: Compose restarts an exited container only under a ``restart`` policy: it stops, or loops.
-COMPOSE_SYMPTOM = ("the container's main process exits 0 (Exited (0); restarted in a loop under "
-                   "restart: always/unless-stopped)")
 
 
 def _symptom(launch) -> str:
+    """What the exit 0 does: a pod restarts in a loop; a compose container stops (Exited (0)),
+    and restarts in a loop only under ``restart: always`` or ``unless-stopped`` (an exit 0 is not
+    a failure for ``on-failure``)."""
     container = launch.container
-    return COMPOSE_SYMPTOM if container is not None and \
-        container.workload.carrier == "compose" else SYMPTOM
+    if container is None or container.restart is None:
+        return SYMPTOM
+    if container.restart in ("always", "unless-stopped"):
+        return (f"the container's main process exits 0 and restart: {container.restart} starts "
+                "it again, in a loop")
+    return "the container's main process exits 0 and the container stops (Exited (0))"
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -78,10 +82,13 @@ def check(context: Context) -> Iterator[Finding]:
             edits = remove_flag(command, detach.flag, "D")
             # in the foreground, a command that is not the last would block the ones after it
             safe = command.last and not command.background
+            after = symptom if command.last else (
+                "the script goes on without it: a worker that crashes is never restarted, and "
+                "SIGTERM never reaches it")
             yield Finding(
                 invocation.span(detach.flag),
                 f"celery {invocation.subcommand} --detach in {where}: it forks into the "
-                f"background and {symptom}",
+                f"background and {after}",
                 "run celery in the foreground: drop --detach"
                 + ("" if safe else ", and give each long-running process its own container"),
                 fix=Fix("remove --detach" + ("" if safe else " (unsafe: the commands after it "

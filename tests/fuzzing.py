@@ -50,6 +50,38 @@ COMMANDS = [
     '["sh", "-c", "trap \'kill $p\' TERM; celery -A p worker & p=$!; wait"]',
     '["tini", "--", "sh", "-c", "cd /app; celery -A p worker\\n"]',
 ]
+COMPOSE = """x-app: &app
+  build: {{context: ., target: {target}}}
+  image: registry.x.io/a/app:${{TAG:-1}}
+  read_only: {ro}
+  env_file: [.env, missing.env]
+  environment: &env
+    CELERY_BROKER_URL: redis://${{HOST:-redis}}:6379/0
+    C_FORCE_ROOT: "{root}"
+services:
+  worker:
+    <<: *app
+    command: {command}
+    deploy: {{replicas: {replicas}, resources: {{limits: {{cpus: "0.5", memory: 512M}}}}}}
+    healthcheck: {{test: "celery -A p inspect ping", interval: {interval}, retries: 1}}
+  beat:
+    extends: worker
+    command: celery -A p beat
+    scale: {replicas}
+  web:
+    depends_on: {{worker: {{condition: service_healthy}}}}
+    volumes: ["./redis.conf:/etc/redis.conf:ro", "data:/data"]
+  redis:
+    image: redis:7
+    command: redis-server /etc/redis.conf --maxmemory-policy allkeys-lru
+    networks: {{default: {{aliases: [queue]}}}}
+include: [{include}]
+"""
+COMPOSE_COMMANDS = [
+    "celery -A p worker --detach && echo $$HOME", 'sh -c "pip install celery==5.3 && celery -A p worker"',
+    '["celery", "-A", "p", "worker", "-f", "/var/log/w.log"]', "python -c print(1)",
+    "/start-celeryworker", "[]", '"unclosed', "celery -A ${APP} worker -Q ${Q:-a,b}",
+]
 ALPHABET = "abcdefghij -_:{}[],\"'#&|;$()@=\n\t/\\.!*>%0123456789\r\u2028\x85"
 
 
@@ -95,8 +127,17 @@ requirement_files = st.sampled_from(["celery[redis]==5.3.4\nredis==5.0.1\n",
                                     ).flatmap(lambda r: st.one_of(st.just(r), mutate(r), hostile(r)))
 fixture_mutants = st.sampled_from(FIXTURE_FILES).flatmap(
     lambda p: mutate(p.read_text(errors="replace")).map(lambda text: (p, text)))
+compose_files = st.builds(
+    COMPOSE.format, target=st.sampled_from(["worker", "missing", "${T}"]), ro=st.booleans(),
+    root=st.sampled_from(["", "1"]), command=st.sampled_from(COMPOSE_COMMANDS),
+    replicas=st.integers(0, 3), interval=st.sampled_from(["1s", "1m30s", "x", "0"]),
+    include=st.sampled_from(["", "other/compose.yaml", "../../outside.yml", "oci://x/y"]),
+).flatmap(lambda c: st.one_of(st.just(c), mutate(c), hostile(c)))
+env_files = st.sampled_from(["APP=p\nQ=a\n", "export TAG='2'\nHOST=\"re$HOST\"\nX\n", "T=\"unclosed\n"]
+                            ).flatmap(lambda e: st.one_of(st.just(e), mutate(e)))
 repositories = st.fixed_dictionaries({
     "k8s/w.yaml": manifests, "Dockerfile": dockerfiles, "entrypoint.sh": scripts,
+    "compose.yaml": compose_files, ".env": env_files,
     "requirements.txt": requirement_files, "noise.yaml": st.binary(max_size=64),
     "fixture": fixture_mutants,
 }).map(lambda files: {**{k: v for k, v in files.items() if k != "fixture"},

@@ -28,8 +28,10 @@ from typing import Callable
 from celerylint.carriers.compose_env import Variables, interpolate, parse_env_file
 from celerylint.parse import yamlnodes
 from celerylint.parse.yamlnodes import Pos, YMap
-from celerylint.sources import Skip, SourceFile
+from celerylint.sources import YAML, Skip, SourceFile
 
+#: The kind of source of ``.env`` and ``env_file`` files.
+ENV = "env"
 MAIN_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 OVERRIDE_NAMES = ("compose.override.yml", "compose.override.yaml",
                   "docker-compose.override.yml", "docker-compose.override.yaml")
@@ -47,8 +49,8 @@ _REMOTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]+:|git@")
 #: ``extends`` chains and nested ``include``\\ s followed at most.
 MAX_DEPTH = 10
 
-#: Reads a file of the checked tree (None when it is missing; a Skip when refused).
-Reader = Callable[[str], "SourceFile | Skip | None"]
+#: Reads a file of the checked tree as a kind of source (a Skip when refused).
+Reader = Callable[[str, str], "SourceFile | Skip | None"]
 
 
 @dataclass
@@ -63,12 +65,7 @@ class Layer:
     base: bool = False  # an ``extends`` base, under the service that extends it
 
     def tagged(self, key: str, tag: str) -> bool:
-        """Whether the value of ``key`` is written with a YAML tag (``!reset``, ``!override``),
-        which the loader reads as the plain value."""
-        pos = self.data.value_pos.get(key)
-        if pos is None:
-            return False
-        return self.source.text.startswith(tag, self.source.offset(pos[0], pos[1]))
+        return tagged(self.source, self.data, key, tag)
 
 
 @dataclass
@@ -102,6 +99,13 @@ class Project:
     @property
     def label(self) -> str:
         return " + ".join(f.path for f in self.files)
+
+
+def tagged(source: SourceFile, mapping: YMap, key: str, tag: str) -> bool:
+    """Whether the value of ``key`` is written with a YAML tag (``!reset``, ``!override``), which
+    the loader reads as the plain value."""
+    pos = mapping.value_pos.get(key)
+    return pos is not None and source.text.startswith(tag, source.offset(pos[0], pos[1]))
 
 
 def is_compose(doc: yamlnodes.Document) -> bool:
@@ -147,7 +151,7 @@ class Loader:
         """A compose file by absolute path (read once); a notice at ``source:line`` when it
         cannot be read."""
         if path not in self.documents:
-            result = self.read(path)
+            result = self.read(path, YAML)
             data = None
             if isinstance(result, SourceFile):
                 self.sources[path] = result
@@ -169,7 +173,7 @@ class Loader:
     def variables(self, directory: str) -> tuple[Variables, SourceFile | None]:
         """The ``.env`` of a project directory (missing: no variables)."""
         path = os.path.join(directory, ".env")
-        result = self.read(path) if os.path.isfile(path) else None
+        result = self.read(path, ENV) if os.path.isfile(path) else None
         if not isinstance(result, SourceFile):
             return Variables(), None
         return Variables({a.name: a.value for a in parse_env_file(result.text)}), result
@@ -242,6 +246,9 @@ class Loader:
             if not isinstance(services, YMap):
                 continue
             for name, service in services.items():
+                if isinstance(name, str) and tagged(source, services, name, "!reset"):
+                    project.services.pop(name, None)  # `name: !reset null` removes the service
+                    continue
                 if not isinstance(name, str) or not isinstance(service, YMap):
                     continue
                 layer = Layer(source, service, services.key_pos[name], variables,

@@ -39,20 +39,33 @@ class Variables:
 class Interpolated:
     text: str  # unknown references stay as written
     dynamic: bool  # it holds a reference to a variable we cannot know
+    # the stretches of ``text`` copied from the written value: (start in text, start in the
+    # written value, length); what a substitution produced is in none of them
+    literal: tuple[tuple[int, int, int], ...] = ()
+
+    def written(self, start: int, end: int) -> tuple[int, int] | None:
+        """Where ``text[start:end]`` is in the written value, when it was copied unchanged."""
+        for out, raw, length in self.literal:
+            if out <= start and end <= out + length:
+                return raw + start - out, raw + end - out
+        return None
 
 
 def interpolate(text: str, variables: Variables) -> Interpolated:
     """Compose's interpolation of one string value."""
     if "$" not in text:
-        return Interpolated(text, False)
-    out, end, dynamic = _expand(text, 0, variables, 0, None)
-    return Interpolated(out, dynamic)
+        return Interpolated(text, False, ((0, 0, len(text)),))
+    runs: list[list[int]] = []
+    out, end, dynamic = _expand(text, 0, variables, 0, None, runs)
+    return Interpolated(out, dynamic, tuple(tuple(r) for r in runs))
 
 
 def _expand(text: str, i: int, variables: Variables, depth: int,
-            closing: str | None) -> tuple[str, int, bool]:
-    """Expand from ``i`` up to an unmatched ``closing`` (``}`` inside a default) or the end."""
+            closing: str | None, runs: list[list[int]] | None = None) -> tuple[str, int, bool]:
+    """Expand from ``i`` up to an unmatched ``closing`` (``}`` inside a default) or the end;
+    ``runs`` collects the stretches copied as written."""
     out: list[str] = []
+    length = 0
     dynamic = False
     n = len(text)
     while i < n:
@@ -60,31 +73,31 @@ def _expand(text: str, i: int, variables: Variables, depth: int,
         if closing is not None and c == closing:
             break
         if c != "$":
+            if runs is not None:
+                if runs and runs[-1][0] + runs[-1][2] == length and runs[-1][1] + runs[-1][2] == i:
+                    runs[-1][2] += 1
+                else:
+                    runs.append([length, i, 1])
             out.append(c)
+            length += 1
             i += 1
             continue
         nxt = text[i + 1:i + 2]
         if nxt == "$":
-            out.append("$")
+            value = "$"
             i += 2
         elif nxt == "{":
             value, i, unknown = _braced(text, i, variables, depth)
-            out.append(value)
             dynamic = dynamic or unknown
         else:
             match = _NAME.match(text, i + 1)
-            if match is None:
-                out.append("$")
-                i += 1
-                continue
-            name = match.group(0)
-            value = variables.get(name)
+            value = variables.get(match.group(0)) if match else "$"
             if value is None:
-                out.append(match.group(0).join(("${", "}")))
+                value = text[i:match.end()]  # unknown: stays as written
                 dynamic = True
-            else:
-                out.append(value)
-            i = match.end()
+            i = match.end() if match else i + 1
+        out.append(value)
+        length += len(value)
     return "".join(out), i, dynamic
 
 

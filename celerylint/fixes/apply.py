@@ -165,7 +165,7 @@ def fix_all(lint, unsafe: bool) -> FixRun:
     broken: set[str] | None = None
     bad: set[tuple] = set()
     last: dict[str, tuple[SourceFile | None, list[tuple]]] = {}  # what the last pass changed
-    health: dict[str, tuple[int, int]] = {}
+    health: dict[str, tuple[int, int, int]] = {}
     for _ in range(2 * MAX_PASSES + 1):
         deployment, skipped, diagnostics = lint(overlay)
         run.deployment, run.skipped, run.remaining = deployment, skipped, diagnostics
@@ -175,7 +175,7 @@ def fix_all(lint, unsafe: bool) -> FixRun:
             broken = {p.path for p in deployment.problems}
             run.originals = dict(sources)
             health = now
-        undone = [path for path in last if now.get(path) != health.get(path)]
+        undone = [path for path in last if _worse(now.get(path), health.get(path))]
         for path in undone:  # the last pass broke this file: undo it, never retry those fixes
             previous, keys = last[path]
             original = run.originals[path]
@@ -217,13 +217,21 @@ def fix_all(lint, unsafe: bool) -> FixRun:
     return run
 
 
-def _health(deployment, diagnostics) -> dict[str, tuple[int, int]]:
-    """Per file: its parse problems and invalid-manifest findings (documents count as problems
-    when their number changes, through the loader's own count)."""
+def _health(deployment, diagnostics) -> dict[str, tuple[int, int, int]]:
+    """Per file: its parse problems, its number of documents (the loader's own count), and the
+    findings that say the runtime would reject it (invalid-manifest, invalid-compose-file)."""
     problems = Counter(p.path for p in deployment.problems)
-    invalid = Counter(d.path for d in diagnostics if d.name == "invalid-manifest")
-    return {s.path: (problems[s.path] * 1000003 + s.documents, invalid[s.path])
-            for s in deployment.sources}
+    invalid = Counter(d.path for d in diagnostics
+                      if d.name in ("invalid-manifest", "invalid-compose-file"))
+    return {s.path: (problems[s.path], s.documents, invalid[s.path]) for s in deployment.sources}
+
+
+def _worse(now: tuple[int, int, int] | None, before: tuple[int, int, int] | None) -> bool:
+    """A fix broke the file: more parse problems, another number of documents, or more that the
+    runtime rejects (a fix may well remove an invalid field)."""
+    if now is None or before is None:
+        return now != before
+    return now[0] > before[0] or now[1] != before[1] or now[2] > before[2]
 
 
 def write(run: FixRun) -> list[str]:

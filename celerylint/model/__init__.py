@@ -120,6 +120,7 @@ class Container:
     init_process: str | None = None  # an init the runtime puts first (compose init: true)
     read_only_how: str = "readOnlyRootFilesystem: true"  # how the carrier writes it
     network_mode: str | None = None  # compose network_mode (host, service:NAME ...)
+    restart: str | None = None  # compose restart policy ("no" by default); None: the pod's
     resolves: frozenset[str] = frozenset()  # extra host names it resolves (links, extra_hosts)
 
     def mount_for(self, path: str) -> Mount | None:

@@ -57,7 +57,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                     problems.append(item)
                 elif isinstance(item, Skip):
                     skipped.append(item)
-                    if item.reason.endswith(yamlnodes.NOT_RENDERED) and not generated:
+                    if item.reason.endswith(yamlnodes.NOT_RENDERED) and not generated and \
+                            result in deployment.sources:
                         deployment.sources.remove(result)  # a template: not a file checked
                 else:
                     documents.append(item)
@@ -158,7 +159,7 @@ def _compose(documents: list[yamlnodes.Document], groups: list[list[str]],
     """The workloads of the compose projects the compose files form; the files they read
     (override and ``extends`` files, ``.env``, ``env_file`` and bind-mounted configuration
     files) join the sources."""
-    loader = compose.Loader(lambda path: read(path, src.YAML), skipped)
+    loader = compose.Loader(read, skipped)
     for doc in documents:
         loader.add(doc)
     found = []

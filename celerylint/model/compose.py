@@ -20,13 +20,12 @@ import os
 import re
 from typing import Any
 
-from celerylint.carriers.compose import Layer, Project, Service
+from celerylint.carriers.compose import ENV, Layer, Project, Service
 from celerylint.carriers.compose_env import Interpolated, interpolate, parse_env_file
 from celerylint.diagnostics import Span
 from celerylint.model import Container, EnvVar, Mount, Probe, Volume, Workload
-from celerylint.model.origins import Joined, SplitString, YamlArgv
-from celerylint.parse import celery_cli, shell, shellwords
-from celerylint.parse.shell import Word
+from celerylint.model import compose_argv
+from celerylint.parse import celery_cli, shell
 from celerylint.parse.yamlnodes import YList, YMap
 from celerylint.sources import SourceFile
 
@@ -38,7 +37,8 @@ _UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 def workloads(project: Project, read) -> list[Workload]:
-    """One workload per service of the project; ``read(path)`` reads env files of the tree."""
+    """One workload per service of the project; ``read(path, kind)`` reads files of the tree
+    (env files, bind-mounted configuration)."""
     names: dict[str, set[str]] = {}
     waiting: dict[str, list[str]] = {}
     for name, service in project.services.items():
@@ -49,6 +49,12 @@ def workloads(project: Project, read) -> list[Workload]:
     for name, service in project.services.items():
         found.append(_workload(project, service, names[name], waiting.get(name, []), read))
         _read_named_files(found[-1].containers[0], read)
+    # a service that only names the image another service builds runs that build
+    built = {c.image: c.build for w in found for c in w.containers if c.build and c.image}
+    for workload in found:
+        container = workload.containers[0]
+        if container.build is None and container.image in built:
+            container.build = built[container.image]
     return found
 
 
@@ -129,7 +135,7 @@ def _workload(project: Project, service: Service, hostnames: set[str], waiting: 
         else (), hostnames=frozenset(hostnames), network_open=project.open_names)
     image = fields.text("image")
     env, env_open = _environment(fields, project, read)
-    argv, dynamic, origin, from_command = _argv(fields, workload.span)
+    argv, dynamic, origin, from_command = compose_argv.argv(fields, workload.span)
     try:
         commands = shell.commands_of(argv, dynamic)
     except shell.ShellSyntaxError:
@@ -139,6 +145,7 @@ def _workload(project: Project, service: Service, hostnames: set[str], waiting: 
     read_only = fields.flag("read_only")
     working_dir = fields.text("working_dir")
     network_mode = fields.text("network_mode")
+    restart = fields.text("restart")
     container = Container(
         name=service.name, image=image[0].text if image else None,
         argv=argv, argv_dynamic=dynamic, argv_from_command=from_command, commands=commands,
@@ -151,6 +158,7 @@ def _workload(project: Project, service: Service, hostnames: set[str], waiting: 
         init_process="docker-init" if (fields.flag("init") or (False,))[0] else None,
         read_only_how="read_only: true",
         network_mode=network_mode[0].text if network_mode else None,
+        restart=restart[0].text if restart and not restart[0].dynamic else "no",
         resolves=frozenset(_resolves(fields)),
     )
     workload.containers.append(container)
@@ -168,74 +176,6 @@ def _replicas(fields: _Fields):
     return None, None
 
 
-# -- command line --------------------------------------------------------------------------------
-
-def _argv(fields: _Fields, fallback: Span):
-    """``entrypoint`` + ``command`` as Compose joins them: (argv, dynamic, origin, from_command).
-    ``from_command`` is False when only ``command`` is set (the image's ENTRYPOINT runs)."""
-    entrypoint = _words("entrypoint", fields.last("entrypoint"))
-    command = _words("command", fields.last("command"))
-    if entrypoint is not None and not entrypoint[0]:
-        entrypoint = None if command is not None else entrypoint  # `entrypoint: []`
-    if command is not None and not command[0] and entrypoint is None:
-        command = None  # `command: []` keeps the image's CMD
-    parts = (entrypoint or ([], [], [])), (command or ([], [], []))
-    argv = parts[0][0] + parts[1][0]
-    dynamic = parts[0][1] + parts[1][1]
-    origin = Joined(parts[0][2] + parts[1][2], fallback)
-    return argv, dynamic, origin, entrypoint is not None
-
-
-def _words(key: str, found):
-    """The argv items of a ``command``/``entrypoint`` value: (texts, dynamic, origin parts)."""
-    if found is None or found[0] is None:
-        return None
-    value, mapping, layer = found
-    source = layer.source
-    where = Span(source.path, *mapping.value_pos[key])
-    if isinstance(value, YList):
-        texts, dynamic = [], []
-        for item in value:
-            done = interpolate("" if item is None else str(item), layer.variables)
-            texts.append(done.text)
-            dynamic.append(done.dynamic)
-        origin = YamlArgv(source, texts, [(value, i) for i in range(len(value))], where)
-        return texts, dynamic, [(origin, Word(t, 0, len(t), i, d))
-                                for i, (t, d) in enumerate(zip(texts, dynamic))]
-    if isinstance(value, dict):
-        return None
-    written = str(value)
-    done = interpolate(written, layer.variables)
-    try:
-        split = shellwords.split(done.text)
-    except shellwords.InvalidCommandLine:
-        return None  # Compose refuses the file: invalid-compose-file says so
-    raw = _placed(source, mapping.value_pos[key], [done.text[w.start:w.end] for w in split.words])
-    texts = [w.text for w in split.words]
-    flags = [done.dynamic and "${" in done.text[w.start:w.end] for w in split.words]
-    origin = SplitString(source, texts, raw, where)
-    return texts, flags, [(origin, Word(t, 0, len(t), i, d))
-                          for i, (t, d) in enumerate(zip(texts, flags))]
-
-
-def _placed(source: SourceFile, pos, words: list[str]) -> list[tuple[int, int] | None]:
-    """File offsets of each word of a scalar, found in order with only blanks (and the line
-    breaks and indentation of a folded or multi-line scalar, or its opening quote) between
-    them; None from the first word not written as it reads (an escape, a substitution)."""
-    cursor = source.offset(pos[0], pos[1])
-    end = source.offset(pos[2], pos[3])
-    if source.text[cursor:cursor + 1] in (">", "|"):
-        cursor = source.text.find("\n", cursor, end) + 1 or end
-    placed: list[tuple[int, int] | None] = []
-    for word in words:
-        found = source.text.find(word, cursor, end) if word else -1
-        if found < 0 or source.text[cursor:found].strip(" \t\r\n\"'"):
-            return placed + [None] * (len(words) - len(placed))
-        placed.append((found, found + len(word)))
-        cursor = found + len(word)
-    return placed
-
-
 # -- environment ---------------------------------------------------------------------------------
 
 def _environment(fields: _Fields, project: Project, read):
@@ -244,7 +184,7 @@ def _environment(fields: _Fields, project: Project, read):
     env_open = False
     for value, layer in fields.layered("env_file"):
         for path, required in _env_files(value, layer):
-            source = read(path) if os.path.isfile(path) else None
+            source = read(path, ENV) if os.path.isfile(path) else None
             if not isinstance(source, SourceFile):
                 env_open = env_open or required
                 continue

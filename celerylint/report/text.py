@@ -50,8 +50,7 @@ def summary(result: Result) -> str:
     parts = [f"{n} {name}{'s' if n != 1 and name != 'info' else ''}"
              for name, n in counts.items() if n]
     total = len(result.diagnostics)
-    verb = "remain" if result.fixed else "Found"
-    found = (f"{total} problem{'s' if total != 1 else ''} {verb}" if result.fixed else
+    found = (f"{total} problem{'s remain' if total != 1 else ' remains'}" if result.fixed else
              f"Found {total} problem{'s' if total != 1 else ''}")
     fixable = result.fixable()
     tail = f" {fixable} fixable with --fix." if fixable and result.fixed is None else ""
