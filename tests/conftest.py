@@ -70,6 +70,22 @@ def run(*args: str, cwd: Path | None = None, stdin: str | None = None) -> Ran:
     return Ran(result.exit_code, result.stdout, result.stderr)
 
 
+#: The slowest integration tests (a wheel build, pre-commit's try-repo, a 100,000-line input)
+#: run where CI is set (CI services and .ci/run set it) or with CELERYLINT_ALL_TESTS=1, so that
+#: a local run stays under a minute.
+ALL_TESTS = bool(os.environ.get("CI") or os.environ.get("CELERYLINT_ALL_TESTS"))
+
+
+def pytest_collection_modifyitems(config, items):
+    if ALL_TESTS:
+        return
+    skip = pytest.mark.skip(reason="slow integration test: runs with CI=true or "
+                                   "CELERYLINT_ALL_TESTS=1")
+    for item in items:
+        if "ci" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def shared() -> Path:
     if not SHARED.is_dir():

@@ -237,6 +237,7 @@ def test_tabs_empty_files_and_a_50_mb_file(tmp_path):
     assert "skipped big.yaml: 50.0 MiB is above the 10.0 MiB limit" in stderr
 
 
+@pytest.mark.ci
 def test_100000_line_requirements_and_env_substitutions(tmp_path):
     lines = [f"package-{i}=={i % 50}.0" for i in range(100_000)]
     lines[77_000] = "celery[redis]==5.3.4"

@@ -270,6 +270,7 @@ def test_pre_commit_hook_selects_the_files_celerylint_reads():
                                              name == "Dockerfile.md"), name
 
 
+@pytest.mark.ci
 def test_pre_commit_try_repo_runs_the_hook(tmp_path: Path):
     import shutil
     import subprocess

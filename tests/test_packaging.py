@@ -14,6 +14,7 @@ import pytest
 from conftest import FIXTURES, ROOT
 
 
+@pytest.mark.ci
 def test_wheel_installs_and_finds_its_rules(tmp_path: Path):
     dist = tmp_path / "dist"
     build = subprocess.run(
