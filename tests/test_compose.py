@@ -387,3 +387,13 @@ def test_compose_inputs_of_any_shape_never_crash():
             assert errors == []
 
     check()
+
+
+def test_an_env_file_outside_the_tree_is_a_notice_never_read(tmp_path):
+    (tmp_path / "secrets.env").write_text("C_FORCE_ROOT=1\n")
+    write(tmp_path / "repo", {"compose.yaml": "services:\n  worker:\n    image: shop/app\n"
+                                              "    command: celery -A shop worker -c 2\n"
+                                              "    env_file: [../secrets.env]\n"})
+    result = run("check", ".", cwd=tmp_path / "repo")
+    assert "compose.yaml:5: env_file" in result.stderr and "outside the checked tree" in result.stderr
+    assert "force-root" not in result.stdout and result.returncode == 0

@@ -88,6 +88,7 @@ class Project:
     variables: Variables
     services: dict[str, Service] = field(default_factory=dict)
     env_files: list[SourceFile] = field(default_factory=list)  # .env and env_file files read
+    notices: list[Skip] = field(default_factory=list)  # files its services name and cannot read
     external_networks: bool = False  # names may resolve to containers of other projects
     alone: bool = False  # other compose files of its directory may be run with it (-f)
 

@@ -167,6 +167,7 @@ def _compose(documents: list[yamlnodes.Document], groups: list[list[str]],
     for project in loader.projects(groups):
         workloads = compose_model.workloads(project, read)
         found += workloads
+        skipped.extend(project.notices)
         mounted = [m.content for w in workloads for c in w.containers for m in c.mounts
                    if m.content is not None]
         for source in project.files + project.env_files + mounted:

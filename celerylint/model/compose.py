@@ -27,7 +27,7 @@ from celerylint.model import Container, EnvVar, Mount, Probe, Volume, Workload
 from celerylint.model import compose_argv
 from celerylint.parse import celery_cli, shell
 from celerylint.parse.yamlnodes import YList, YMap
-from celerylint.sources import SourceFile
+from celerylint.sources import Skip, SourceFile
 
 #: Docker's healthcheck defaults (moby ``daemon/health.go``): interval 30 s, timeout 30 s,
 #: retries 3, start_period 0.
@@ -187,6 +187,11 @@ def _environment(fields: _Fields, project: Project, read):
             source = read(path, ENV) if os.path.isfile(path) else None
             if not isinstance(source, SourceFile):
                 env_open = env_open or required
+                if source is not None:  # refused: outside the tree, too large, unreadable
+                    notice = Skip(layer.source.path, f"env_file {path}: {source.reason}",
+                                  layer.data.key_pos["env_file"][0])
+                    if notice not in project.notices:
+                        project.notices.append(notice)
                 continue
             if source not in project.env_files:
                 project.env_files.append(source)
