@@ -48,7 +48,7 @@ def classify(path: Path) -> str | None:
     lower = name.lower()
     if lower.endswith((".yaml", ".yml")):
         return YAML
-    if name in ("Dockerfile", "Containerfile") or lower.endswith(".dockerfile") or name.startswith(
+    if lower in ("dockerfile", "containerfile") or lower.endswith(".dockerfile") or name.startswith(
         ("Dockerfile.", "Dockerfile-", "Dockerfile_", "Containerfile.")
     ):
         return DOCKERFILE

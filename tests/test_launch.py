@@ -65,3 +65,21 @@ spec:
              if d.name == "signal-not-forwarded"}
     assert list(found) == ["'su'"]
     assert "su -c forks a shell and stays its parent" in found["'su'"].message
+
+
+def test_copy_into_the_working_directory_and_a_folder_s_contents(tmp_path):
+    """`COPY start.sh .` puts the file in the WORKDIR, `COPY ./bin ./bin/` copies the folder's
+    contents, and a lower-case `dockerfile` is a Dockerfile: each once hid a real finding."""
+    from conftest import write
+
+    write(tmp_path, {
+        "worker/dockerfile": 'FROM python:3.12\nWORKDIR /app\nCOPY worker/start.sh .\n'
+                             'COPY ./bin ./bin/\nCMD ["/app/start.sh"]\n',
+        "worker/start.sh": "#!/bin/sh\n/app/bin/run-celery\n",
+        "bin/run-celery": "#!/bin/sh\ncelery -A shop worker --detach\n",
+        "k8s.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n"
+                    "    - name: w\n      image: registry.example.com/shop/worker:1\n",
+    })
+    assert [(name, path) for name, path, _ in
+            [(d.name, d.path.rsplit("/", 1)[-1], d.span.line) for d in lint(tmp_path)]] == [
+        ("worker-detached", "run-celery")]

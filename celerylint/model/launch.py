@@ -519,23 +519,30 @@ def _nested(command: SimpleCommand, word: Word, shell_name: str) -> list[SimpleC
 
 
 def copied_from(stage: Stage, target: str) -> list[tuple[str, Instruction]]:
-    """Build-context paths that the stage's COPY/ADD put at ``target``, the last COPY first.
+    """Build-context paths that the stage's COPY/ADD may have put at ``target``, the last COPY
+    first; the caller keeps those that exist in the build context.
 
-    Relative destinations are taken against the stage's final WORKDIR (an approximation)."""
+    A destination ending in ``/``, the working directory (``COPY start.sh .``) or a COPY of several
+    sources is a directory that receives each file; a source that is a directory
+    (``COPY ./bin ./bin/``) gives its *contents*, so both readings are candidates. Relative
+    destinations are taken against the stage's final WORKDIR (an approximation)."""
     found = []
+    workdir = posixpath.normpath(stage.workdir or "/")
     for sources, dest, instruction in reversed(stage.copies):
-        dest_abs = posixpath.normpath(posixpath.join(stage.workdir or "/", dest))
+        dest_abs = posixpath.normpath(posixpath.join(workdir, dest))
         prefix = dest_abs.rstrip("/") + "/"  # "/" for COPY x /
-        into_directory = dest.endswith("/") or len(sources) > 1
+        into_directory = dest.endswith("/") or len(sources) > 1 or dest_abs == workdir
         for source in sources:
             if source.rstrip("/") in (".", ""):  # COPY . /app: the whole context
                 if target.startswith(prefix):
                     found.append((target[len(prefix):], instruction))
-            elif into_directory:
-                if prefix + posixpath.basename(source.rstrip("/")) == target:
-                    found.append((source, instruction))
+                continue
+            if into_directory and prefix + posixpath.basename(source.rstrip("/")) == target:
+                found.append((source, instruction))
             elif dest_abs == target:
                 found.append((source, instruction))
+            if target.startswith(prefix):  # a directory's contents (COPY ./bin ./bin/)
+                found.append((posixpath.join(source, target[len(prefix):]), instruction))
     return found
 
 
