@@ -53,10 +53,13 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         words = option.words
         edits = remove_words(invocation.command, words)
+        container = launch.container
+        logs = "docker compose logs" if container is not None and \
+            container.workload.carrier == "compose" else "kubectl logs"
         yield Finding(
             invocation.span(option.flag),
             f"celery {invocation.subcommand} in {launch.label}{reached(launch)} logs to "
-            f"{option.value}: kubectl logs stays empty and the file is never rotated",
+            f"{option.value}: {logs} stays empty and the file is never rotated",
             "drop --logfile: celery logs to stderr, which the runtime collects",
             fix=Fix(f"remove {' '.join(w.text for w in words)}", edits) if edits else None,
             related=hops(launch))
