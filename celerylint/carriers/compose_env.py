@@ -31,9 +31,6 @@ class Variables:
     def get(self, name: str) -> str | None:
         return self.values.get(name)
 
-    def known(self, name: str) -> bool:
-        return self.values.get(name) is not None
-
 
 @dataclass(frozen=True)
 class Interpolated:

@@ -302,7 +302,7 @@ def _limits(fields: _Fields) -> dict[str, Any]:
     return limits
 
 
-def seconds(text: str) -> float | None:
+def _seconds(text: str) -> float | None:
     """A compose duration (``1m30s``, ``500ms``) in seconds."""
     text = text.strip()
     if re.fullmatch(r"\d+", text):
@@ -331,7 +331,7 @@ def _healthcheck(fields: _Fields, waiting: list[str]) -> dict[str, Probe]:
     values = {}
     for key, default in HEALTHCHECK_DEFAULTS.items():
         value = fields.text("healthcheck", key)
-        number = seconds(value[0].text) if value and not value[0].dynamic and key != "retries" \
+        number = _seconds(value[0].text) if value and not value[0].dynamic and key != "retries" \
             else (int(value[0].text) if value and value[0].text.isdigit() else None)
         values[key] = int(number) if number is not None and number > 0 else default
     return {"healthcheck": Probe(

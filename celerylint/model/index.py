@@ -30,7 +30,6 @@ class Endpoint:
     label: str  # "the Service 'redis'", "the compose service 'redis'"
     defined: bool  # False: the name would have to be served here and nothing serves it
     carrier: str
-    service: KubeObject | None = None
     workloads: list[Workload] = field(default_factory=list)  # what answers there
 
 
@@ -129,7 +128,7 @@ class Index:
         service = self.service(project, name, ns)
         if service is None:
             return Endpoint(name, ns, f"the Service '{name}'", False, "kubernetes")
-        return Endpoint(name, ns, f"the Service '{name}'", True, "kubernetes", service,
+        return Endpoint(name, ns, f"the Service '{name}'", True, "kubernetes",
                         self.selected(service))
 
     def autoscaler_of(self, workload: Workload) -> KubeObject | None:
