@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from celerylint.sources import CHART, DOCKERFILE, PYTHON, REQUIREMENTS, YAML, Skip, display_path
+from celerylint.sources import CHART, DOCKERFILE, PYTHON, REQUIREMENTS, SCRIPT, YAML, Skip, \
+    display_path
 
 #: Directories never walked into: version control, virtualenvs, caches, vendored packages.
 SKIPPED_DIRS = frozenset(
@@ -57,6 +58,8 @@ def classify(path: Path) -> str | None:
         or path.parent.name.lower() in ("requirements", "reqs")
     ):
         return REQUIREMENTS
+    if lower.endswith((".sh", ".bash")):
+        return SCRIPT
     return None
 
 

@@ -26,6 +26,7 @@ YAML = "yaml"
 DOCKERFILE = "dockerfile"
 REQUIREMENTS = "requirements"
 PYTHON = "python"
+SCRIPT = "script"  # a shell script: its here-document manifests (carriers/scripts.py)
 CHART = "chart"  # a Helm chart directory, rendered (carriers/helm.py)
 TEMPLATE = "template"  # a chart's template or values file: edited by fixes, never parsed as YAML
 

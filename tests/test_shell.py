@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from celerylint.parse.shell import (
+    Heredoc,
     ShellSyntaxError,
     SimpleCommand,
     Word,
@@ -17,7 +18,7 @@ from celerylint.parse.shell import (
 
 def texts(tokens):
     """Tokens as plain values: a Word becomes its text, operators stay as they are."""
-    return [t.text if isinstance(t, Word) else t for t in tokens]
+    return [t.text if isinstance(t, Word) else t for t in tokens if not isinstance(t, Heredoc)]
 
 
 def words_of(commands: list[SimpleCommand]) -> list[list[str]]:
@@ -481,3 +482,27 @@ def test_here_string_is_a_redirection():
 
     [cmd] = split('cat <<< "hello"')
     assert [w.text for w in cmd.words] == ["cat"]
+
+
+@pytest.mark.parametrize("opener,quoted", [("<<EOF", False), ("<<'EOF'", True),
+                                           ('<<"EOF"', True), ("<<\\EOF", True),
+                                           ('<<E"O"F', True), ("<< EOF", False)])
+def test_heredoc_bodies_and_quoting(opener, quoted):
+    script = f"cat {opener} | kubectl apply -f -\nkind: Pod\nname: $X\nEOF\necho done\n"
+    commands = split(script)
+    heredoc, = commands[0].heredocs
+    assert heredoc.quoted is quoted and heredoc.delimiter == "EOF"
+    assert script[heredoc.start:heredoc.end] == "kind: Pod\nname: $X\n"
+    assert commands[0].piped_into and [w.text for w in commands[1].words][:2] == ["kubectl",
+                                                                                  "apply"]
+
+
+def test_heredoc_with_tab_stripping_and_redirect_target():
+    script = "cat > /app/tasks.py <<-EOF\n\tx = 1\n\tEOF\ncat <<A >/x; cat <<B >/y\none\nA\n"
+    commands = split(script)
+    assert commands[0].heredocs[0].strip_tabs
+    assert script[commands[0].heredocs[0].start:commands[0].heredocs[0].end] == "\tx = 1\n"
+    assert [(op, w.text) for op, w in commands[0].redirects] == [(">", "/app/tasks.py")]
+    second, third = commands[1], commands[2]
+    assert script[second.heredocs[0].start:second.heredocs[0].end] == "one\n"
+    assert third.heredocs[0].start == third.heredocs[0].end == len(script)  # never closed

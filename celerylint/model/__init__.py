@@ -227,6 +227,7 @@ class Deployment:
     scope: Any = None  # discover.Scope: the checked tree (reads and --fix writes stay inside)
     remapper: Any = field(default_factory=lambda: _remapper())  # findings out of generated text
     compose_files: list[tuple[SourceFile, YMap]] = field(default_factory=list)  # and their data
+    heredocs: list[Any] = field(default_factory=list)  # carriers.scripts.HeredocManifest
     problems: list[ParseProblem] = field(default_factory=list)
 
     @cached_property

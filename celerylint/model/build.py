@@ -8,7 +8,8 @@ from pathlib import Path
 
 from celerylint import discover
 from celerylint import sources as src
-from celerylint.carriers import compose, helm, kustomize
+from celerylint.carriers import compose, helm, kustomize, scripts
+from celerylint.carriers.embedded import OffsetMap
 from celerylint.carriers.templatemap import TemplateMap
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
@@ -46,6 +47,13 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
             return
         if isinstance(result, ParseProblem):
             deployment.problems.append(result)
+            return
+        if result.kind == src.SCRIPT:
+            found = scripts.manifests(result.text, OffsetMap.identity(len(result.text)), result,
+                                      "")
+            if found:
+                deployment.sources.append(result)
+                _embedded(found, result, deployment, take)
             return
         if not generated:  # a rendered template is read, but the files are its template's
             deployment.sources.append(result)
@@ -152,6 +160,24 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     for parsed in dockerfiles:
         deployment.requirement_sets.extend(_dockerfile_sets(parsed))
     return deployment, skipped
+
+
+def _embedded(found: list, source: SourceFile, deployment: Deployment, take) -> None:
+    """Here-document manifests (``carriers.scripts``): read as YAML sources whose findings, and
+    parse errors, land in the file that writes them."""
+    for item in found:
+        deployment.remapper.maps[item.generated.path] = item.map
+        before = len(deployment.problems)
+        take(item.generated, generated=True)
+        for k in range(before, len(deployment.problems)):
+            problem = deployment.problems[k]
+            if problem.path == item.generated.path:
+                at = item.map.span(Span(problem.path, problem.line, problem.column, problem.line,
+                                        problem.column))
+                deployment.problems[k] = ParseProblem(at.path, at.line, at.column,
+                                                      problem.message)
+        source.documents += item.generated.documents
+    deployment.heredocs.extend(found)
 
 
 def _compose(documents: list[yamlnodes.Document], groups: list[list[str]],

@@ -67,6 +67,20 @@ class Word:
 
 
 @dataclass
+class Heredoc:
+    """A here-document: its delimiter as written and where its body lies in the script (offsets
+    of the first body line and of the delimiter line that ends it; ``end`` is the text's length
+    when the delimiter never comes)."""
+
+    delimiter: str
+    quoted: bool  # any quoting of the delimiter turns every expansion off
+    strip_tabs: bool  # ``<<-``: leading tabs go, from body lines and the delimiter line
+    operator: int  # offset of the ``<<`` in the script
+    start: int = -1
+    end: int = -1
+
+
+@dataclass
 class SimpleCommand:
     """One command of a script with how it is connected to the rest."""
 
@@ -90,6 +104,8 @@ class SimpleCommand:
     compound: str | None = None  # the innermost compound around it: if, while, for, case, {, (
     trailing_newline: bool = False  # the script it ends (as its last command) ends in a newline
     shell_info: Any = None     # model.shells.Shell: which shell runs it and what it execs
+    heredocs: list["Heredoc"] = field(default_factory=list)  # what it reads, in order
+    redirects: list[tuple[str, Word]] = field(default_factory=list)  # (operator, target)
 
     @property
     def replaces_shell(self) -> bool:
@@ -176,10 +192,10 @@ def _scan_double(text: str, i: int) -> tuple[str, int, bool]:
     raise ShellSyntaxError("unterminated double quote")
 
 
-def tokenize(text: str, item: int = 0) -> list[Word | str]:
+def tokenize(text: str, item: int = 0) -> list[Word | str | Heredoc]:
     """Split a script into words and operator strings (``&&``, ``|``, ``\\n``, ``>`` ...)."""
-    tokens: list[Word | str] = []
-    heredocs: list[tuple[str, bool]] = []
+    tokens: list[Word | str | Heredoc] = []
+    heredocs: list[Heredoc] = []
     i, n = 0, len(text)
     buf: list[str] = []
     start = -1
@@ -258,8 +274,11 @@ def tokenize(text: str, item: int = 0) -> list[Word | str]:
             tokens.append(redirect)
             i += len(redirect)
             if redirect in ("<<", "<<-"):
-                delimiter, i = _heredoc_delimiter(text, i)
-                heredocs.append((delimiter, redirect == "<<-"))
+                operator = i - len(redirect)
+                delimiter, quoted, i = _heredoc_delimiter(text, i)
+                heredoc = Heredoc(delimiter, quoted, redirect == "<<-", operator)
+                heredocs.append(heredoc)
+                tokens.append(heredoc)
             continue
         op = next((op for op in _OPERATORS if text.startswith(op, i)), None)
         if op and op != "\n":
@@ -275,29 +294,35 @@ def tokenize(text: str, item: int = 0) -> list[Word | str]:
     return tokens
 
 
-def _heredoc_delimiter(text: str, i: int) -> tuple[str, int]:
+def _heredoc_delimiter(text: str, i: int) -> tuple[str, bool, int]:
     n = len(text)
     while i < n and text[i] in " \t":
         i += 1
     j = i
     while j < n and text[j] not in " \t\n;&|<>":
         j += 1
-    word = text[i:j].replace("'", "").replace('"', "").replace("\\", "")
+    raw = text[i:j]
+    word = raw.replace("'", "").replace('"', "").replace("\\", "")
     if not word:
         raise ShellSyntaxError("here-document without a delimiter")
-    return word, j
+    return word, word != raw, j
 
 
-def _skip_heredocs(text: str, i: int, heredocs: list[tuple[str, bool]]) -> int:
-    for delimiter, strip_tabs in heredocs:
+def _skip_heredocs(text: str, i: int, heredocs: list[Heredoc]) -> int:
+    """Offset after the bodies of the here-documents of one line; records where each lies."""
+    for heredoc in heredocs:
+        heredoc.start = min(i, len(text))
         while True:
             if i >= len(text):
+                heredoc.end = len(text)
                 return len(text)
             j = text.find("\n", i)
             line = text[i:] if j < 0 else text[i:j]
-            i = len(text) if j < 0 else j + 1
-            if (line.lstrip("\t") if strip_tabs else line) == delimiter:
+            if (line.lstrip("\t") if heredoc.strip_tabs else line) == heredoc.delimiter:
+                heredoc.end = i
+                i = len(text) if j < 0 else j + 1
                 break
+            i = len(text) if j < 0 else j + 1
     return i
 
 
@@ -343,13 +368,18 @@ def split(text: str, shell: str | None = "sh", item: int = 0) -> list[SimpleComm
         if isinstance(token, Word):
             if pending_redirect:
                 pending_redirect = False
+                if current.redirects:
+                    current.redirects[-1] = (current.redirects[-1][0], token)
             else:
                 current.words.append(token)
+        elif isinstance(token, Heredoc):
+            current.heredocs.append(token)
         elif token in ("<<", "<<-"):
             current.heredoc = True  # the tokenizer already took the here-document's delimiter
         elif token in _REDIRECTS:
             pending_redirect = True
             current.redirected = True
+            current.redirects.append((token, Word("", 0, 0, item)))
         else:
             finish(token)
             if token == "(":
