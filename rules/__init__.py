@@ -16,6 +16,7 @@ MODULES = (
     "invalid_manifest",
     "unused_suppression",
     "invalid_compose_file",
+    "unquoted_heredoc_expansion",
     "beat_schedule_read_only",
     "multiple_beats",
     "beat_rolling_update",

@@ -131,7 +131,8 @@ class EmbeddedMap(SourceMap):
         start, end = edit.start, edit.end
         if not self.offsets.literal(start, end):
             return None
-        real_start, real_end = self.offsets.real(start), self.offsets.real(end, end=True)
+        real_start = self.offsets.real(start)
+        real_end = self.offsets.real(end, end=True) if end > start else real_start
         if self.source.text[real_start:real_end] != self.text.text[start:end]:
             return None  # not one stretch of the file (a line break the embedding adds)
         new = self.escape(edit.content)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from celerylint import discover
 from celerylint import sources as src
-from celerylint.carriers import compose, helm, kustomize, scripts
+from celerylint.carriers import ansible, compose, helm, kustomize, scripts
 from celerylint.carriers.embedded import OffsetMap
 from celerylint.carriers.templatemap import TemplateMap
 from celerylint.diagnostics import Span
@@ -53,7 +53,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                                       "")
             if found:
                 deployment.sources.append(result)
-                _embedded(found, result, deployment, take)
+                _embedded([(f.generated, f.map) for f in found], deployment, take)
+                deployment.heredocs.extend(found)
             return
         if not generated:  # a rendered template is read, but the files are its template's
             deployment.sources.append(result)
@@ -130,17 +131,19 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         deployment.remapper.maps[source_map.generated] = source_map
     for generated in built.generated:
         take(generated, generated=True)
-    deployment.objects, deployment.workloads = kubernetes.build(documents, skipped)
 
     def read(path: str, kind: str = "config") -> SourceFile | Skip | None:
         return src.read(Path(path), kind, max_size, overlay, scope)
+
+    playbooks = _playbooks(list(documents), deployment, read, take, skipped)
+    deployment.objects, deployment.workloads = kubernetes.build(documents, skipped)
 
     compose_documents = [d for d in documents if compose.is_compose(d)]
     workloads, compose_paths = _compose(compose_documents, compose_projects or [], deployment,
                                         read, skipped)
     deployment.workloads += workloads
-    _unrecognised(deployment, compose_paths, patches | {os.path.normpath(p) for p in built.replaced
-                                                        if p}, skipped)
+    _unrecognised(deployment, compose_paths | playbooks,
+                  patches | {os.path.normpath(p) for p in built.replaced if p}, skipped)
     deployment.dockerfiles = dockerfiles
     _launches(deployment, scope, max_size, overlay, images or {})
     appconfig.attach(deployment, scope, max_size, app_modules)
@@ -162,22 +165,42 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     return deployment, skipped
 
 
-def _embedded(found: list, source: SourceFile, deployment: Deployment, take) -> None:
-    """Here-document manifests (``carriers.scripts``): read as YAML sources whose findings, and
-    parse errors, land in the file that writes them."""
-    for item in found:
-        deployment.remapper.maps[item.generated.path] = item.map
+def _embedded(found: list, deployment: Deployment, take) -> None:
+    """Embedded manifests (``(generated source, EmbeddedMap)``: here-documents, Ansible tasks):
+    read as YAML sources whose findings, and parse errors, land in the file that writes them."""
+    for generated, source_map in found:
+        deployment.remapper.maps[generated.path] = source_map
         before = len(deployment.problems)
-        take(item.generated, generated=True)
+        take(generated, generated=True)
         for k in range(before, len(deployment.problems)):
             problem = deployment.problems[k]
-            if problem.path == item.generated.path:
-                at = item.map.span(Span(problem.path, problem.line, problem.column, problem.line,
-                                        problem.column))
+            if problem.path == generated.path:
+                at = source_map.span(Span(problem.path, problem.line, problem.column,
+                                          problem.line, problem.column))
                 deployment.problems[k] = ParseProblem(at.path, at.line, at.column,
                                                       problem.message)
-        source.documents += item.generated.documents
-    deployment.heredocs.extend(found)
+        source_map.source.documents += generated.documents
+
+
+def _playbooks(documents: list, deployment: Deployment, read, take, skipped: list[Skip]
+               ) -> set[str]:
+    """The manifests Ansible playbooks and role tasks apply (``carriers.ansible``); the paths of
+    the playbooks that hold some."""
+    reader = ansible.Reader(read)
+    for doc in documents:
+        if ansible.is_playbook(doc):
+            reader.playbook(doc)
+    found = reader.found
+    skipped.extend(found.notices)
+    embedded = found.generated + [(h.generated, h.map) for h in found.heredocs]
+    known = {s.path for s in deployment.sources}
+    for source in found.files:
+        if source.path not in known:
+            known.add(source.path)
+            deployment.sources.append(source)
+    _embedded(embedded, deployment, take)
+    deployment.heredocs.extend(found.heredocs)
+    return {source_map.real for _, source_map in embedded}
 
 
 def _compose(documents: list[yamlnodes.Document], groups: list[list[str]],
