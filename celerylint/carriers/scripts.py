@@ -55,6 +55,11 @@ class HeredocManifest:
     expansions: list[Expansion] = field(default_factory=list)
     escapes: bool = False  # the body has backslash escapes that quoting would change
 
+    @property
+    def opener_text(self) -> str:
+        start, end = self.opener_offsets
+        return self.map.source.text[start:end]
+
 
 def manifests(text: str, to_file: OffsetMap, source: SourceFile, tag: str
               ) -> list[HeredocManifest]:
