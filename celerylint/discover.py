@@ -18,6 +18,9 @@ from typing import Iterator
 
 from celerylint.sources import CHART, DOCKERFILE, PYTHON, REQUIREMENTS, SCRIPT, YAML, Skip, \
     display_path
+from celerylint.sources import LAUNCHER
+from celerylint.sources import PACKAGING
+from celerylint.carriers.launcher_files import launcher_of
 
 #: Directories never walked into: version control, virtualenvs, caches, vendored packages.
 SKIPPED_DIRS = frozenset(
@@ -37,6 +40,10 @@ CHART_DIRS = frozenset({"templates", "charts", "crds"})
 
 #: Files that mark the top of a project, nearest first: version control, Python packaging, Django.
 PROJECT_MARKERS = (".git", "pyproject.toml", "setup.cfg", "setup.py", "manage.py")
+
+#: Python packaging files that declare or lock requirements (model/requirement_sets.py).
+PACKAGING_FILES = frozenset({"pyproject.toml", "setup.cfg", "Pipfile", "Pipfile.lock",
+                             "poetry.lock", "uv.lock"})
 
 # one line each, no backtracking across lines: `[ \t]*`, never `\s*` under re.M
 _API_VERSION = re.compile(r"""^[ \t]*["']?apiVersion["']?[ \t]*:""", re.M)
@@ -58,6 +65,10 @@ def classify(path: Path) -> str | None:
         or path.parent.name.lower() in ("requirements", "reqs")
     ):
         return REQUIREMENTS
+    if name in PACKAGING_FILES:
+        return PACKAGING
+    if launcher_of(path) is not None:  # Procfile, supervisord, s6/runit, systemd, entry script
+        return LAUNCHER
     if lower.endswith((".sh", ".bash")):
         return SCRIPT
     return None

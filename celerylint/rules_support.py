@@ -236,6 +236,8 @@ def url_host(url: str) -> str | None:
         host = urlsplit(url.split(";")[0]).hostname
     except ValueError:
         return None
+    if host and any(c in host for c in "${}()"):
+        return None  # a variable the run cannot see (``${redis_host}``): unknown, not a name
     return host
 
 
@@ -295,9 +297,10 @@ def broker_targets(deployment: Deployment):
 
 
 def allows_celery5(deployment: Deployment, project: str) -> bool:
-    """False when a requirement of the project (requirements files, ``pip install`` in a
-    container or a Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x ones
-    (decided once per project)."""
+    """False when a requirement of the project (requirements files, ``pyproject.toml``,
+    ``setup.cfg``, ``Pipfile``, the version a lock file pins, ``pip install`` in a container or a
+    Dockerfile RUN) admits Celery 4 releases and none of the recorded 5.x ones (decided once per
+    project)."""
     known = deployment.index.facts.get(("celery5", project))
     if known is None:
         known = deployment.index.facts[("celery5", project)] = _allows_celery5(deployment, project)

@@ -25,10 +25,12 @@ DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
 YAML = "yaml"
 DOCKERFILE = "dockerfile"
 REQUIREMENTS = "requirements"
+PACKAGING = "packaging"  # pyproject.toml, setup.cfg, Pipfile, lock files (model/requirement_sets.py)
 PYTHON = "python"
 SCRIPT = "script"  # a shell script: its here-document manifests (carriers/scripts.py)
 CHART = "chart"  # a Helm chart directory, rendered (carriers/helm.py)
 TEMPLATE = "template"  # a chart's template or values file: edited by fixes, never parsed as YAML
+LAUNCHER = "launcher"  # a Procfile, supervisord file, s6/runit run file, systemd unit or entry script
 
 #: Why a file the run found (an include, a COPY source, a symlink) was not opened.
 OUTSIDE = "outside the checked tree, not read"

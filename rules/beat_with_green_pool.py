@@ -1,7 +1,10 @@
 """beat-with-green-pool: `worker -B` with the gevent or eventlet pool, which Celery refuses.
 
 ## What it finds
-A worker started with `-B`/`--beat` and `-P gevent` or `-P eventlet`.
+A worker started with `-B`/`--beat` and `-P gevent` or `-P eventlet`, wherever it is started: a
+container or image, a Procfile, a supervisord program, an s6 or runit `run` file, a systemd unit,
+or an entry script found by its name (a warning there, since nothing in the repository shows
+that it runs).
 
 ## Symptoms
 - The worker exits at start with
@@ -30,7 +33,7 @@ from typing import Iterator
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_flag
-from celerylint.rules_support import hops, launch_invocations, reached
+from celerylint.rules_support import hops, launch_invocations
 
 CODE = "CL104"
 NAME = "beat-with-green-pool"
@@ -49,9 +52,10 @@ def check(context: Context) -> Iterator[Finding]:
         edits = remove_flag(invocation.command, flag, "B")
         yield Finding(
             invocation.span(flag),
-            f"worker -B with the {invocation.pool} pool in {launch.label}{reached(launch)}: "
+            f"worker -B with the {invocation.pool} pool in {launch.describe()}: "
             "Celery refuses to start (ImproperlyConfigured: -B option doesn't work with "
             "eventlet/gevent pools: use standalone beat instead.)",
             "run beat as its own process (celery -A app beat, one replica) and drop -B",
+            severity=Severity.WARNING if launch.guessed else None,
             fix=Fix("remove -B (then run beat in its own workload)", edits,
                     Applicability.UNSAFE) if edits else None, related=hops(launch))

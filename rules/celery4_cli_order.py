@@ -2,10 +2,14 @@
 
 ## What it finds
 `-A`/`--app` written after the subcommand (`celery worker -A proj`), when the project's
-requirements allow Celery 5 (or name no Celery version at all).
+requirements allow Celery 5 (or name no Celery version at all), wherever celery is started: a
+container or image, a Procfile, a supervisord program, an s6 or runit `run` file, a systemd unit,
+or an entry script found by its name (`start-worker.sh`, `docker-entrypoint.sh`: a warning there,
+since nothing in the repository shows that it runs).
 
 ## Symptoms
-- The container exits at start with usage exit status 2 and:
+- The container (or the supervisord program, the systemd unit) exits at start with usage exit
+  status 2 and:
   `You are using `-A` as an option of the worker sub-command: celery worker -A celeryapp <...>
   The support for this usage was removed in Celery 5.0. Instead you should use `-A` as a global
   option: celery -A celeryapp worker <...>` followed by `Error: No such option: -A`.
@@ -16,11 +20,14 @@ subcommands, so it must come before `worker`, `beat`, `flower` ...
 
 ## Fix
 `celery -A proj worker ...`. Automatic fix (safe): moves the `-A` option (and its value) before
-the subcommand.
+the subcommand, in the file that writes it (a supervisord `command=` line, a systemd
+`ExecStart=`, a Procfile line, a script).
 
 ## When it stays silent
-- a `celery` requirement or constraint in the repository excludes Celery 5 (`celery==4.4.7`,
-  `celery<5`);
+- a `celery` requirement or constraint of the project excludes Celery 5 (`celery==4.4.7`,
+  `celery<5`), in a requirements file, `pyproject.toml` (`celery = "^4.4"` for Poetry),
+  `setup.cfg`, `Pipfile`, or the version a lock file pins (`poetry.lock`, `uv.lock`,
+  `Pipfile.lock`);
 - `celery multi start w1 -A proj` (multi passes it to each node), and `celery flower`, whose
   options after the subcommand are Flower's own (not verified how it treats `-A` there).
 
@@ -37,7 +44,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import add_args, remove_words
-from celerylint.rules_support import allows_celery5, hops, launch_invocations, reached
+from celerylint.rules_support import allows_celery5, hops, launch_invocations
 
 CODE = "CL505"
 NAME = "celery4-cli-order"
@@ -72,8 +79,8 @@ def check(context: Context) -> Iterator[Finding]:
                       [insertion, *removal])
         yield Finding(
             invocation.span(option.flag),
-            f"celery {invocation.subcommand} {option.flag.text} in {launch.label}{reached(launch)}: "
+            f"celery {invocation.subcommand} {option.flag.text} in {launch.describe()}: "
             f"Celery 5 no longer accepts {option.flag.text} after the subcommand and exits with "
             "'Error: No such option'",
             f"write celery {option.flag.text} {option.value or '<app>'} {invocation.subcommand} ...",
-            fix=fix, related=hops(launch))
+            severity=Severity.WARNING if launch.guessed else None, fix=fix, related=hops(launch))

@@ -1,13 +1,17 @@
 """dependency-conflict: Celery requirements that no install can satisfy.
 
 ## What it finds
-Requirements installed together (one requirements file with its `-r`/`-c` includes, or one
-`pip install` command in a container or a Dockerfile `RUN`) that pip cannot resolve among celery,
-kombu, redis, billiard, vine, amqp, gevent and eventlet: a pin outside the range a Celery release
-requires (`celery[redis]==5.3.4` with `redis==5.0.1`), a Celery that requires a kombu you pinned
-away, or a release whose `Requires-Python` excludes the image's Python (`FROM python:3.8` with
-`celery==5.6.3`). Ranges count, not only pins: `celery[redis]~=5.3.4` with `redis==5.0.1` is fine
-because celery 5.3.5 allows redis 5.
+Requirements installed together (one requirements file with its `-r`/`-c` includes, one
+`pip install` command in a container or a Dockerfile `RUN`, or what a packaging file declares:
+`pyproject.toml` `[project] dependencies` alone and with each extra or dependency group, a Poetry
+project's dependencies and groups all together, `setup.cfg` `install_requires` alone and with
+each extra, a `Pipfile`'s `[packages]` alone and with `[dev-packages]`) that pip cannot resolve
+among celery, kombu, redis, billiard, vine, amqp, gevent and eventlet: a pin outside the range a
+Celery release requires (`celery[redis]==5.3.4` with `redis==5.0.1`), a Celery that requires a
+kombu you pinned away, or a release whose `Requires-Python` excludes the image's Python
+(`FROM python:3.8` with `celery==5.6.3`, or a Pipfile's `[requires] python_version`). Ranges
+count, not only pins: `celery[redis]~=5.3.4` with `redis==5.0.1` is fine because celery 5.3.5
+allows redis 5.
 
 ## Symptoms
 - `ERROR: Cannot install celery[redis]==5.3.4 and redis==5.0.1 because these package versions have conflicting dependencies.`
@@ -25,7 +29,10 @@ Drop the conflicting pin and let the Celery extra choose (`celery[redis]==5.3.4`
 version inside the required range, or move Celery to a release that accepts your pin.
 
 Automatic fix, where the requirement is written (requirements file, Dockerfile `RUN`, container
-command); comments and markers stay:
+command, `pyproject.toml`, `setup.cfg`, `Pipfile`); comments and markers stay. A Poetry or Pipfile
+entry gets the new range as its version string (`redis = "^5.0"` becomes
+`redis = ">=4.5.2,<5.0.0,!=4.5.5"`); a TOML string written with escapes is not rewritten, and no
+fix is offered if the file would no longer parse:
 - an `==` pin is re-pinned to the newest release with which the whole set resolves;
 - a range (`redis>=5.0`) becomes the range the requiring release asks for
   (`redis>=4.5.2,<5.0.0,!=4.5.5`) when the whole set then resolves, else the newest fitting pin.
@@ -36,6 +43,10 @@ Safe, except on a line with `--hash` options (unsafe: the hashes must be regener
 - packages outside Celery's stack, and requirements naming a release the recorded data does not
   know (newer than the data, or a typo): the whole set is then not judged;
 - `pip install --no-deps`; requirements installed from URLs or paths; `${VAR}` versions;
+- lock files (`poetry.lock`, `uv.lock`, `Pipfile.lock`): they only tell rules which versions are
+  installed (the locker resolved them already; a package locked at several versions, one per
+  Python or platform, is not a conflict); two extras of one `pyproject.toml` are never combined;
+  a Poetry dependency written as a list of constraints (one per Python or platform) is not judged;
 - when the image's Python is unknown, conflicts that happen on only some Python versions.
 
 ## References
@@ -56,6 +67,7 @@ from celerylint.diagnostics import Applicability, Finding, Fix, Related, Severit
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit
 from celerylint.model import RequirementSet
+from celerylint.model.requirement_sets import VersionConstraint, still_valid
 from celerylint.sources import SourceFile
 
 #: A requirement's name and extras, then its specifier (the marker, after ``;``, is split off first).
@@ -69,7 +81,7 @@ FIXABLE = True
 
 
 def check(context: Context) -> Iterator[Finding]:
-    sources = {s.path: s for s in context.deployment.sources}
+    sources = {s.path: s for s in context.deployment.sources + context.deployment.generated}
     for requirement_set in context.deployment.requirement_sets:
         if not any(resolver.known(p.name) for p in requirement_set.requirements):
             continue
@@ -105,9 +117,13 @@ def _fix(requirement_set: RequirementSet, conflict: resolver.Conflict,
     span = culprit.span
     start, end = source.offset(span.line, span.column), source.offset(span.end_line, span.end_column)
     found = source.text.find(culprit.text, start, end + 1)
+    length = len(culprit.text)
     requirement, semicolon, marker = culprit.text.partition(";")
     match = _NAME.match(requirement)
-    if found < 0 or not match or "@" in requirement:
+    version_only = isinstance(culprit, VersionConstraint)  # Poetry/Pipfile: the version string
+    if version_only:
+        found, length = start, end - start
+    elif found < 0 or not match or "@" in requirement:
         return None
     spacing = requirement[len(requirement.rstrip()):]
     specifier = list(culprit.requirement.specifier)
@@ -124,8 +140,10 @@ def _fix(requirement_set: RequirementSet, conflict: resolver.Conflict,
             return None
         wanted = f"=={version}"
         title = f"pin {culprit.name}=={version}, the newest release that fits"
-    new_text = f"{match.group(0)}{wanted}{spacing}{semicolon}{marker}"
-    edits = [edit(source, found, found + len(culprit.text), new_text)]
+    new_text = wanted if version_only else f"{match.group(0)}{wanted}{spacing}{semicolon}{marker}"
+    if not still_valid(source, found, found + length, new_text):
+        return None
+    edits = [edit(source, found, found + length, new_text)]
     if culprit.hashed:
         return Fix(title + " (unsafe: the --hash values on this line must be regenerated)",
                    edits, Applicability.UNSAFE)

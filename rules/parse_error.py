@@ -2,9 +2,11 @@
 
 ## What it finds
 YAML that does not parse, a Dockerfile with an unknown instruction or an unterminated heredoc, a
-requirements line that pip would reject, text that is not UTF-8 or UTF-16, and documents refused
-for safety: YAML alias bombs, aliases that add more than 100,000 nodes, and nesting deeper than
-400 levels.
+requirements line that pip would reject, a `pyproject.toml`, `Pipfile` or lock file that is not
+valid TOML (JSON for `Pipfile.lock`) or declares a dependency of the wrong type (`dependencies`
+as a table, a number where a requirement string belongs), text that is not UTF-8 or UTF-16, and
+documents refused for safety: YAML alias bombs, aliases that add more than 100,000 nodes, and
+nesting deeper than 400 levels.
 
 ## Symptoms
 `kubectl apply` fails with `error converting YAML to JSON`, `docker build` with

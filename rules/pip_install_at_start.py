@@ -3,7 +3,10 @@
 ## What it finds
 A container command or entry script that installs packages when the container starts:
 `pip install`, `poetry install`, `pipenv install`, `uv sync`/`uv pip install`, `apt-get install`,
-`apk add`, or a new virtualenv. Scripts reached from the container are followed.
+`apk add`, or a new virtualenv. Scripts reached from the container are followed. The same in
+what a launcher runs inside a container: a Procfile process (a Heroku or Dokku dyno), an s6
+`run` file, a supervisord program that a Dockerfile of the repository puts in an image, and an
+entry script that no launcher of the repository runs but whose name or place says it is one.
 
 ## Symptoms
 - Slow starts (30-90 s), and probes that kill the container before it is ready (see
@@ -25,6 +28,9 @@ that image. No automatic fix: it needs a new image.
 - `RUN` instructions in a Dockerfile (that is build time);
 - init containers (they are not followed; installing into a shared volume there is a deliberate
   pattern).
+- systemd units, supervisord files that no Dockerfile of the repository puts in an image (a
+  host, where the packages stay installed), and entry scripts whose name does not say a container
+  runs them; a Procfile's `release` process (it runs once per deploy).
 
 ## References
 - Docker docs, Building best practices: https://docs.docker.com/build/building/best-practices/
@@ -37,7 +43,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import hops, reached, slow_step
+from celerylint.rules_support import hops, slow_step
 
 CODE = "CL503"
 NAME = "pip-install-at-start"
@@ -48,6 +54,8 @@ SUMMARY = "packages are installed when the container starts, not when the image 
 def check(context: Context) -> Iterator[Finding]:
     seen = set()
     for launch in context.deployment.launches:
+        if launch.in_container is not True:
+            continue  # a host keeps what it installs
         first = next(((c, s) for c in launch.commands if (s := slow_step(c))), None)
         if first is None:
             continue
@@ -58,7 +66,7 @@ def check(context: Context) -> Iterator[Finding]:
         seen.add(where)
         yield Finding(
             where,
-            f"{launch.label}{reached(launch)} runs {step} every time it starts: slow, "
+            f"{launch.describe()} runs {step} every time it starts: slow, "
             "network-dependent starts that fail with the package index and can trip its "
             "probes",
             "install the packages in the image (Dockerfile RUN pip install ...) and run that "

@@ -9,12 +9,22 @@ shell) that runs celery, or the next script, without `exec`, celery in a pipelin
 where the `exec` belongs, so a `sh -c` wrapper that starts a script that starts celery can give
 two findings, each with its fix.
 
+The same under the launchers that signal only the process they started: a supervisord program
+without `stopasgroup=true`, an s6 or runit `run` file that does not `exec` celery, a systemd unit
+with `KillMode=process` or `mixed`, and (as a warning, "if it is a container's entry point") an
+entry script that no launcher of the repository runs but whose name or place says it is one.
+Also a supervisord `stopsignal=KILL` or a systemd `KillSignal=SIGKILL` in front of a celery
+worker: it is killed and never gets SIGTERM.
+
 ## Symptoms
 - `kubectl delete pod` or a rollout waits the whole `terminationGracePeriodSeconds` (30 s by
   default), then the container is killed: `Exit Code: 137`, no `worker: Warm shutdown (MainProcess)`
   line in the logs.
 - Running tasks are lost (redelivered later with `acks_late`, lost without), and with `| tee` a
   crashing worker exits 0.
+- supervisord, s6, runit: `supervisorctl stop worker` (or `s6-svc -d`) returns at once, and
+  `ps` still shows the `celery worker` processes, now children of PID 1; the next start adds a
+  second worker beside the orphaned one.
 
 ## Why
 SIGTERM goes to PID 1 only. A shell there does not pass it on (as PID 1 it has no handler, so
@@ -33,12 +43,20 @@ celery receive it. Which shells do, measured by comparing process ids:
 leaves celery unsignalled. A pipeline leaves the shell waiting for both sides, and `su` forks
 its own shell and stays its parent. Celery's warm shutdown (finish running tasks, then exit)
 starts only when celery itself receives SIGTERM.
+Process supervisors signal only the process they started, unless told to signal its whole
+process group: supervisord sends `stopsignal` to its child (`stopasgroup=true` sends it to the
+group), s6-supervise signals the `run` file's process (which "can chain load", i.e. exec into
+celery), and systemd signals the main process only under `KillMode=process` or `mixed`. There the
+shell is not PID 1: SIGTERM kills it, and celery, orphaned, runs on without being told to stop.
 
 ## Fix
 `exec celery ...` as the last command of the script or `sh -c` string (and `exec` on each script
 that starts the next), or an exec-form command (`["celery", "-A", "proj", "worker"]`). Log to
 stdout instead of `| tee`. Automatic fix (safe): inserts `exec ` where it is missing, when that
-command is the last of its script, not in a pipeline or a loop.
+command is the last of its script, not in a pipeline or a loop (in an s6 `run` file, a
+supervisord `command=` line's `sh -c` string, a Procfile line). Under supervisord,
+`stopasgroup=true` is the other way out (Celery's `extra/supervisord/celeryd.conf` sets it); a
+`stopsignal=KILL` is fixed to `TERM` (safe).
 
 ## When it stays silent
 - `exec celery`, exec-form commands, an init that signals the whole process group (`dumb-init`,
@@ -47,6 +65,11 @@ command is the last of its script, not in a pipeline or a loop.
   version is not known from the image, it is taken to be 5.1 or later;
 - celery backgrounded with `&` under a `trap` that forwards SIGTERM before `wait`;
 - celery that is not a container's main job (`celery inspect` in a probe, a one-off script).
+- launchers that signal the whole process group: a Procfile (honcho stops its processes with
+  `os.killpg`), a supervisord program with `stopasgroup=true`, a systemd unit with the default
+  `KillMode=control-group`;
+- entry scripts that plainly run on a host, or whose name (`start-worker.sh`) does not say whether
+  a container or a host runs them.
 When the image's base is unknown, `/bin/sh` is assumed to be Debian's dash and the finding is a
 warning that says so.
 
@@ -63,6 +86,11 @@ warning that says so.
   1.35.0 and 1.37.0.
 - tini README (signals its child; `-g` for the process group); util-linux `su`
   (`create_watching_parent`); cookiecutter-django PR #3405.
+- supervisord docs, `[program:x]` `stopsignal`, `stopasgroup` ("useful for programs ... that do
+  not propagate stop signals to their children, leaving them orphaned"); honcho
+  `honcho/process.py` and `manager.py` (2.0.0: a new session per process, `os.killpg`).
+- s6-overlay README (longrun `run` scripts, `exec` into the daemon); skarnet.org
+  s6-supervise.html ("./run ... can chain load"); systemd.kill(5), `KillMode=`, `KillSignal=`.
 """
 
 from __future__ import annotations
@@ -71,9 +99,10 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
+from celerylint.fixes import yamledit
 from celerylint.fixes.commands import insert_exec
 from celerylint.model import shells
-from celerylint.rules_support import LONG_RUNNING, hops, launch_invocations, reached
+from celerylint.rules_support import LONG_RUNNING, hops, launch_invocations
 
 CODE = "CL502"
 NAME = "signal-not-forwarded"
@@ -86,9 +115,41 @@ HINT = ("make celery the process the runtime signals: `exec` it (and every scrip
         "the grace period and running tasks are lost")
 
 
+#: Why a shell in between matters under each launcher that signals only the process it started.
+LAUNCHER_NOTES = {
+    "supervisord": "supervisord sends its stop signal only to the process it started "
+                   "(stopasgroup is not set), so the shell dies and celery runs on, orphaned",
+    "s6": "s6-supervise signals only the run file's process, so the shell dies and celery runs "
+          "on, orphaned",
+    "runit": "runsv signals only the run file's process, so the shell dies and celery runs on, "
+             "orphaned",
+    "systemd": "KillMode= (process or mixed) sends SIGTERM only to the main process, the shell",
+}
+LAUNCHER_HINTS = {
+    "supervisord": "exec celery (and every script on the way), or set stopasgroup=true so that "
+                   "supervisord signals the whole process group (as Celery's "
+                   "extra/supervisord/celeryd.conf does)",
+    "s6": "exec celery as the last command of the run file, as s6-overlay's examples do",
+    "runit": "exec celery as the last command of the run file",
+    "systemd": "exec celery, or leave KillMode= at its default, control-group",
+}
+_STOP_SETTING = {"supervisord": ("stopsignal", "TERM"), "systemd": ("KillSignal", "SIGTERM")}
+
+
 def check(context: Context) -> Iterator[Finding]:
+    killed = set()
     for launch, invocation in launch_invocations(context.deployment):
         command = invocation.command
+        if launch.guessed and launch.in_container is None:
+            continue  # a script that may as well run on a host
+        if launch.stop_signal == "KILL" and invocation.subcommand == "worker" and \
+                id(launch) not in killed:
+            killed.add(id(launch))
+            found = _killed(context, launch, invocation)
+            if found is not None:
+                yield found
+        if launch.group_stop:
+            continue  # the launcher signals every process of the group
         if _init_signals_everyone(launch) or invocation.subcommand not in LONG_RUNNING - {"multi"} \
                 or invocation.option("detach"):
             continue  # detached celery is worker-detached's finding
@@ -128,11 +189,35 @@ def _why(launch, command) -> str | None:
 def _finding(launch, invocation, why: str, at=None, fix: Fix | None = None) -> Finding:
     where = at.origin.span(at.words[0]) if at is not None else invocation.span(invocation.program)
     assumed = at is not None and at.shell_info is not None and at.shell_info.assumed
+    note = LAUNCHER_NOTES.get(launch.launcher)
     return Finding(
         where,
-        f"celery {invocation.subcommand} in {launch.label}{reached(launch)} never receives "
-        f"SIGTERM: {why}",
-        HINT, severity=Severity.WARNING if assumed else None, fix=fix, related=hops(launch))
+        f"celery {invocation.subcommand} in {launch.describe()} never receives "
+        f"SIGTERM: {why}" + (f"; {note}" if note else ""),
+        LAUNCHER_HINTS.get(launch.launcher, HINT),
+        severity=Severity.WARNING if assumed or launch.guessed else None, fix=fix,
+        related=hops(launch))
+
+
+def _killed(context: Context, launch, invocation) -> Finding | None:
+    """A supervisord ``stopsignal=KILL`` (systemd ``KillSignal=SIGKILL``): no warm shutdown."""
+    key, term = _STOP_SETTING.get(launch.launcher, ("", ""))
+    span = launch.settings.get(key)
+    if span is None:
+        return None
+    source = next((s for s in context.deployment.sources if s.path == span.path), None)
+    fix = None
+    if source is not None:
+        edit = yamledit.edit(source, source.offset(span.line, span.column),
+                             source.offset(span.end_line, span.end_column), term)
+        fix = Fix(f"stop it with {term}", [edit])
+    return Finding(
+        span,
+        f"celery {invocation.subcommand} in {launch.describe()} never receives SIGTERM: "
+        f"{launch.launcher} stops it with SIGKILL ({key}), so celery cannot finish its running "
+        "tasks (no warm shutdown) and they are lost or redelivered",
+        f"stop celery with SIGTERM ({key}={term}) and give it the time its tasks need",
+        fix=fix, related=hops(launch))
 
 
 def _init_signals_everyone(launch) -> bool:

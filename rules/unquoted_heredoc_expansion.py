@@ -1,4 +1,4 @@
-"""unquoted-heredoc-expansion: a here-document manifest expands the container's variables at deploy time.
+r"""unquoted-heredoc-expansion: a here-document manifest expands the container's variables at deploy time.
 
 ## What it finds
 A manifest written in a script's here-document with an unquoted delimiter (`<<EOF`, also in an

@@ -28,6 +28,11 @@ def values(inv: CeleryInvocation) -> dict[str, str | None]:
     ("python -m celery -A app worker", "python"),
     ("python3 -m celery -A app worker", "python3"),
     ("python3.11 -m celery -A app worker", "python3.11"),
+    ("python -u -m celery -A app worker", "python"),
+    ("python /venv/bin/celery -A app worker", "python"),
+    ("uv run celery -A app worker", "celery"),
+    ("poetry run celery -A app worker", "celery"),
+    ("pipenv run celery -A app worker", "celery"),
 ])
 def test_program_spellings(script, program):
     inv = one(script)

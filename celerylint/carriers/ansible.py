@@ -59,7 +59,7 @@ def is_playbook(doc: yamlnodes.Document) -> bool:
         return False
     if all(isinstance(p, dict) and ("hosts" in p or "import_playbook" in p) for p in data):
         return any(isinstance(p, dict) and any(k in p for k in _PLAY_KEYS) for p in data)
-    parts = Path(doc.source.path).parts
+    parts = Path(doc.source.abspath or doc.source.path).parts
     return len(parts) >= 3 and parts[-2] in ("tasks", "handlers") and \
         all(isinstance(t, dict) for t in data)
 
@@ -72,12 +72,13 @@ class Reader:
         self.read = read
         self.found = Found()
         self._vars_cache: dict[str, dict] = {}
+        self._seen: set[str] = set()  # generated sources made so far
         self.tasks = 0
 
     def playbook(self, doc: yamlnodes.Document) -> None:
         source = doc.source
         base = posixpath.dirname(source.abspath or "")
-        parts = Path(source.path).parts
+        parts = Path(source.abspath or source.path).parts
         if len(parts) >= 3 and parts[-2] in ("tasks", "handlers") and not any(
                 isinstance(p, dict) and "hosts" in p for p in doc.data):
             role = posixpath.dirname(base)
@@ -200,8 +201,8 @@ class Reader:
         rendered = jinja.render(text, variables)
         if rendered is None or "<<" not in rendered[0]:
             return
-        found = scripts.manifests(rendered[0], rendered[1].then(to_file), source, "task")
-        self.found.heredocs.extend(found)
+        found = scripts.read(rendered[0], rendered[1].then(to_file), source, "task", [], None)
+        self.found.heredocs.extend(found.heredocs)
 
     def _yaml_text(self, holder: YMap, key: str, source: SourceFile, variables: dict,
                    manifest_only: bool = False) -> None:
@@ -239,27 +240,35 @@ class Reader:
             self.found.notices.append(read)
         if not isinstance(read, SourceFile):
             return
-        self.found.files.append(read)
-        self._generated(read.text, OffsetMap.identity(len(read.text)), read, variables,
-                        "template", True)
+        if self._generated(read.text, OffsetMap.identity(len(read.text)), read, variables,
+                           "template", True):
+            self.found.files.append(read)
 
     def _generated(self, text: str, to_file: OffsetMap, source: SourceFile, variables: dict,
-                   tag: str, manifest_only: bool) -> None:
+                   tag: str, manifest_only: bool) -> bool:
+        """Read ``text`` (mapped to ``source`` by ``to_file``) as a manifest once rendered;
+        whether it is one."""
+        if manifest_only and not ("apiVersion" in text and "kind" in text):
+            return False  # a configuration file, a script: not a manifest
         rendered = jinja.render(text, variables)
         if rendered is None:
             line = source.position(to_file.real(0))[0]
             self.found.notices.append(Skip(source.path, "Jinja that celerylint does not render "
                                            "(loops, macros, includes), not checked", line))
-            return
+            return False
         output, offsets = rendered
         if manifest_only and not ("apiVersion" in output and "kind" in output):
-            return
+            return False
         offsets = offsets.then(to_file)
         line = source.position(to_file.real(0))[0]
         generated = SourceFile(f"{source.path}@{tag}{line}", src.YAML, output, None,
                                project=source.project)
+        if generated.path in self._seen:
+            return False  # a template applied by two tasks is one manifest
+        self._seen.add(generated.path)
         self.found.generated.append((generated, EmbeddedMap(generated, source, offsets,
                                                             _escape_jinja)))
+        return True
 
 
 def _escape_jinja(text: str) -> str | None:

@@ -20,12 +20,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from typing import Callable
+
 from celerylint import sources as src
+from celerylint.carriers import kubectl_create
 from celerylint.carriers.embedded import EmbeddedMap, OffsetMap, Piece
 from celerylint.diagnostics import Span
 from celerylint.parse import shell
 from celerylint.parse.shell import Heredoc, ShellSyntaxError, SimpleCommand
-from celerylint.sources import SourceFile
+from celerylint.sources import Skip, SourceFile
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _APPLY = frozenset({"apply", "create", "replace"})
@@ -61,18 +64,44 @@ class HeredocManifest:
         return self.map.source.text[start:end]
 
 
-def manifests(text: str, to_file: OffsetMap, source: SourceFile, tag: str
-              ) -> list[HeredocManifest]:
-    """The here-document manifests of a shell script ``text`` (which ``to_file`` maps into
-    ``source``); ``tag`` names the generated sources (``deploy.sh@12``)."""
+@dataclass
+class Found:
+    """What a script applies: here-document manifests, and ConfigMaps it creates from files
+    (``carriers.kubectl_create``) with the files they read."""
+
+    heredocs: list[HeredocManifest] = field(default_factory=list)
+    configmaps: list[tuple[SourceFile, EmbeddedMap]] = field(default_factory=list)
+    files: list[SourceFile] = field(default_factory=list)
+
+
+def read(text: str, to_file: OffsetMap, source: SourceFile, tag: str, roots: list[str],
+         read_file: Callable[[str], SourceFile | Skip | None] | None) -> Found:
+    """What the shell script ``text`` (which ``to_file`` maps into ``source``) applies; ``tag``
+    names the generated sources (``deploy.sh@12``), ``read_file`` reads the files that
+    ``kubectl create configmap --from-file`` names (inside the checked tree)."""
     try:
         commands = shell.split(text)
     except ShellSyntaxError:
-        return []
-    found: list[HeredocManifest] = []
+        return Found()
+    variables_at: list[dict[str, str | None]] = []
     variables: dict[str, str | None] = {}
-    for i, command in enumerate(commands):
+    for command in commands:
         _assign(command, variables)
+        wanted = command.heredocs or any(w.text == "create" for w in command.words[:3])
+        variables_at.append(dict(variables) if wanted else {})
+    found = Found(manifests(text, commands, variables_at, to_file, source, tag))
+    found.configmaps, found.files = kubectl_create.configmaps(
+        commands, variables_at, source, to_file, roots, read_file)
+    return found
+
+
+def manifests(text: str, commands: list[SimpleCommand],
+              variables_at: list[dict[str, str | None]], to_file: OffsetMap, source: SourceFile,
+              tag: str) -> list[HeredocManifest]:
+    """The here-document manifests among the commands of a script."""
+    found: list[HeredocManifest] = []
+    for i, command in enumerate(commands):
+        variables = variables_at[i]
         if not command.heredocs:
             continue
         target = command if _kubectl_stdin(command) else (
@@ -80,7 +109,7 @@ def manifests(text: str, to_file: OffsetMap, source: SourceFile, tag: str
         if target is None or not _kubectl_stdin(target):
             continue
         heredoc = command.heredocs[-1]  # the one stdin reads: the last redirection wins
-        found.append(_manifest(text, heredoc, dict(variables), to_file, source, tag))
+        found.append(_manifest(text, heredoc, variables, to_file, source, tag))
     return found
 
 

@@ -228,6 +228,9 @@ class Deployment:
     remapper: Any = field(default_factory=lambda: _remapper())  # findings out of generated text
     compose_files: list[tuple[SourceFile, YMap]] = field(default_factory=list)  # and their data
     heredocs: list[Any] = field(default_factory=list)  # carriers.scripts.HeredocManifest
+    # sources generated from files (rendered templates, here-documents): findings in them are
+    # moved to their files (``remapper``), but a rule may need their text to build a fix
+    generated: list[SourceFile] = field(default_factory=list)
     problems: list[ParseProblem] = field(default_factory=list)
 
     @cached_property

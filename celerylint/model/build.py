@@ -8,14 +8,14 @@ from pathlib import Path
 
 from celerylint import discover
 from celerylint import sources as src
-from celerylint.carriers import ansible, compose, helm, kustomize, scripts
+from celerylint.carriers import ansible, compose, helm, kustomize, launchers, scripts
 from celerylint.carriers.embedded import OffsetMap
 from celerylint.carriers.templatemap import TemplateMap
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
 from celerylint.model import compose as compose_model
 from celerylint.model import kubernetes
-from celerylint.model import appconfig
+from celerylint.model import appconfig, requirement_sets
 from celerylint.model.launch import Resolver
 from celerylint.parse import celery_cli, dockerfile, requirements, shell, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
@@ -49,15 +49,20 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
             deployment.problems.append(result)
             return
         if result.kind == src.SCRIPT:
-            found = scripts.manifests(result.text, OffsetMap.identity(len(result.text)), result,
-                                      "")
-            if found:
-                deployment.sources.append(result)
-                _embedded([(f.generated, f.map) for f in found], deployment, take)
-                deployment.heredocs.extend(found)
+            found = scripts.read(result.text, OffsetMap.identity(len(result.text)), result, "",
+                                 [str(root) for root in scope.roots], read)
+            if found.heredocs or found.configmaps:
+                known = {s.path for s in deployment.sources}
+                deployment.sources.extend(f for f in [result, *found.files]
+                                          if f.path not in known)
+                _embedded([(f.generated, f.map) for f in found.heredocs] + found.configmaps,
+                          deployment, take)
+                deployment.heredocs.extend(found.heredocs)
             return
         if not generated:  # a rendered template is read, but the files are its template's
             deployment.sources.append(result)
+        else:
+            deployment.generated.append(result)
         if result.kind == src.YAML:
             problems = []
             result.documents = 0
@@ -84,12 +89,16 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                 deployment.problems.append(parsed)
             else:
                 dockerfiles.append(parsed)
-        elif result.kind == src.REQUIREMENTS:
+        elif result.kind in (src.REQUIREMENTS, src.PACKAGING):
             requirement_files.append(result)
         elif result.kind == src.PYTHON:
             app_modules.append(result)
 
     scope = discover.Scope.of(paths)
+
+    def read(path: str, kind: str = "config") -> SourceFile | Skip | None:
+        return src.read(Path(path), kind, max_size, overlay, scope)
+
     for arg in paths:
         if arg == "-":
             _stdin(src.read_stdin(max_size), scope, deployment, take, max_size, overlay)
@@ -132,9 +141,6 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     for generated in built.generated:
         take(generated, generated=True)
 
-    def read(path: str, kind: str = "config") -> SourceFile | Skip | None:
-        return src.read(Path(path), kind, max_size, overlay, scope)
-
     playbooks = _playbooks(list(documents), deployment, read, take, skipped)
     deployment.objects, deployment.workloads = kubernetes.build(documents, skipped)
 
@@ -147,11 +153,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     deployment.dockerfiles = dockerfiles
     _launches(deployment, scope, max_size, overlay, images or {})
     appconfig.attach(deployment, scope, max_size, app_modules)
-    reader = _RequirementReader(requirement_files, max_size, scope)
-    for source in requirement_files:
-        deployment.requirement_sets.append(reader.file_set(source))
-        deployment.problems.extend(reader.problems.pop(source.path, []))
-    skipped.extend(notice for notices in reader.outside.values() for notice in notices)
+    requirement_sets.add(deployment, requirement_files, max_size, scope, skipped)
     for container in deployment.containers(include_init=True):
         for command in container.commands or []:
             pip_set = _pip_set(command, f"pip install in {container.where}",
@@ -162,6 +164,10 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                 deployment.requirement_sets.append(pip_set)
     for parsed in dockerfiles:
         deployment.requirement_sets.extend(_dockerfile_sets(parsed))
+    for requirement_set in deployment.requirement_sets:  # messages name files, not renders
+        for pinned in requirement_set.requirements:
+            if pinned.where in deployment.remapper.maps:
+                pinned.where = deployment.remapper.maps[pinned.where].real or pinned.where
     return deployment, skipped
 
 
@@ -292,6 +298,7 @@ def _launches(deployment: Deployment, scope: discover.Scope, max_size: int,
         found = resolver.for_image(parsed)
         if found is not None:
             deployment.launches.append(found)
+    launchers.add(deployment, resolver)  # Procfile, supervisord, s6/runit, systemd, entry scripts
     known = {s.path for s in deployment.sources}
     for launch in deployment.launches:
         for script in launch.sources:
@@ -353,73 +360,6 @@ def _kustomize_patches(kustomizations: list[yamlnodes.Document]) -> set[str]:
             if isinstance(path, str) and "\n" not in path:
                 patches.add(os.path.normpath(os.path.join(os.path.dirname(source.abspath), path)))
     return patches
-
-
-class _RequirementReader:
-    """Parses requirements files once each, following ``-r``/``-c`` includes."""
-
-    def __init__(self, files: list[SourceFile], max_size: int, scope: discover.Scope) -> None:
-        self.by_path = {os.path.normpath(f.abspath or f.path): f for f in files}
-        self.parsed: dict[str, requirements.RequirementsText] = {}
-        self.problems: dict[str, list[ParseProblem]] = {}
-        self.outside: dict[str, list[src.Skip]] = {}
-        self.max_size = max_size
-        self.scope = scope
-
-    def _parse(self, source: SourceFile) -> requirements.RequirementsText:
-        key = os.path.normpath(source.abspath or source.path)
-        if key not in self.parsed:
-            self.parsed[key] = result = requirements.read_file(source.text)
-            if result.invalid:
-                line, column, message = result.invalid[0]
-                text = source.lines[line - 1] if 0 < line <= len(source.lines) else ""
-                if "{%" in text or "{{" in text:
-                    message += " (it looks like a Jinja template: it is checked once rendered)"
-                self.problems.setdefault(source.path, []).append(
-                    ParseProblem(source.path, line, column, f"invalid requirement: {message}"))
-        return self.parsed[key]
-
-    def _source(self, path: str, including: SourceFile, line: int) -> SourceFile | None:
-        """An included file, read once; one outside the checked tree is not opened (a notice
-        at the ``-r`` line, which never quotes what the file holds)."""
-        key = os.path.normpath(path)
-        if key not in self.by_path:
-            if not self.scope.contains(path):
-                self.by_path[key] = None
-                self.outside.setdefault(including.path, []).append(
-                    src.Skip(including.path, f"-r/-c {path}: {src.OUTSIDE}", line))
-                return None
-            result = src.read(Path(path), src.REQUIREMENTS, self.max_size, scope=self.scope) \
-                if os.path.isfile(path) else None
-            self.by_path[key] = result if isinstance(result, SourceFile) else None
-        return self.by_path[key]
-
-    def file_set(self, source: SourceFile) -> RequirementSet:
-        pinned: list[PinnedRequirement] = []
-        allow_pre = False
-        stack = [(source, False)]
-        seen: set[str] = set()
-        while stack:
-            current, constraint = stack.pop()
-            key = os.path.normpath(current.abspath or current.path)
-            if key in seen:
-                continue
-            seen.add(key)
-            parsed = self._parse(current)
-            allow_pre = allow_pre or parsed.allow_pre
-            for line in parsed.requirements:
-                pinned.append(PinnedRequirement(
-                    line.name, line.text, line.requirement,
-                    Span(current.path, line.line, line.column, line.line, line.end_column),
-                    constraint, current.path, line.hashed, source.project))
-            for include, is_constraint, line in parsed.includes:
-                if current.abspath:
-                    included = self._source(requirements.include_path(current.abspath, include),
-                                            current, line)
-                    if included is not None:
-                        stack.append((included, constraint or is_constraint))
-        return RequirementSet(source.path, pinned, Span(source.path, 1, 1, 1, 1),
-                              allow_pre=allow_pre)
 
 
 def _pip_set(command: shell.SimpleCommand, label: str, python: str | None, python_source: str,

@@ -45,6 +45,9 @@ class Index:
         self.service_namespaces: dict[str, set[str]] = defaultdict(set)
         self.autoscalers: dict[tuple[str, str, str, str], KubeObject] = {}
         self.configmaps: dict[tuple[str, str, str], KubeObject] = {}
+        # the same ConfigMap written in several files (a manifest, and again in a deploy
+        # script's here-document): a workload reads the one written beside it
+        self.local_configmaps: dict[tuple[str, str, str], KubeObject] = {}
         self.generated: set[str] = set()  # projects whose Services may come from elsewhere
         self._labels: dict[tuple[str, str, str, Any], list[Workload]] = defaultdict(list)
         for obj in deployment.objects:
@@ -59,6 +62,7 @@ class Index:
                     self.autoscalers.setdefault(key, obj)
             elif obj.kind == "ConfigMap" and obj.name:
                 self.configmaps[(project, ns, obj.name)] = obj
+                self.local_configmaps[(obj.source.path, ns, obj.name)] = obj
                 if obj.namespace is None:  # kustomize or kubectl -n gives it one later
                     self.configmaps.setdefault((project, "", obj.name), obj)
             if obj.kind in GENERATORS or "redis" in obj.kind.lower() or \
@@ -138,8 +142,10 @@ class Index:
     def service(self, project: str, name: str, ns: str) -> KubeObject | None:
         return self.services.get((project, ns, name))
 
-    def configmap(self, project: str, ns: str | None, name: str) -> KubeObject | None:
-        return self.configmaps.get((project, ns or "default", name)) or \
+    def configmap(self, project: str, ns: str | None, name: str, beside: str = ""
+                  ) -> KubeObject | None:
+        return self.local_configmaps.get((beside, ns or "default", name)) or \
+            self.configmaps.get((project, ns or "default", name)) or \
             self.configmaps.get((project, "", name))
 
     def mounted_configmaps(self, container) -> list[tuple[Any, KubeObject]]:
@@ -152,7 +158,8 @@ class Index:
         for mount in container.mounts:
             name = by_volume.get(mount.name)
             obj = self.configmap(container.workload.source.project, container.workload.namespace,
-                                 name) if isinstance(name, str) else None
+                                 name, container.workload.source.path) \
+                if isinstance(name, str) else None
             if obj is not None:
                 found.append((mount, obj))
         return found

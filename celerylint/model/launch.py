@@ -79,6 +79,24 @@ class Launch:
     container: Container | None = None
     stage: Stage | None = None
     sources: list[SourceFile] = field(default_factory=list)  # entry scripts read
+    # which launcher runs it (carriers/launchers.py): container, procfile, supervisord, s6,
+    # runit, systemd or entry-script, and the facts about that launcher rules read
+    launcher: str = "container"
+    in_container: bool | None = True  # a container's process; False: a host's; None: unknown
+    guessed: bool = False  # an entry script by its name only: findings are warnings
+    group_stop: bool = False  # the stop signal goes to every process of its group (or cgroup)
+    stop_signal: str = "TERM"
+    stop_timeout: float | None = None  # seconds before SIGKILL, when the launcher sets them
+    numprocs: int = 1
+    unit_type: str | None = None  # systemd Type=
+    settings: dict[str, Span] = field(default_factory=dict)  # launcher keys rules point at
+    truncated: object = None  # the launcher cut its command short (carriers.supervisord.Cut)
+
+    def describe(self) -> str:
+        """The label and the scripts followed past the launcher's own file."""
+        scripts = [s for s in self.scripts if f"({s})" not in self.label and
+                   f" {s} (" not in self.label]
+        return self.label + (f" (through {' and '.join(scripts)})" if scripts else "")
 
     @property
     def celery(self) -> list:
@@ -349,6 +367,27 @@ class Resolver:
             items = items + more
         launch.commands = self._follow(items, image, launch, (), depth=0)
         return launch
+
+    # -- launchers (carriers/launchers.py) -----------------------------------------------------
+    def follow_argv(self, launch: Launch, argv: list[tuple[str, Origin, Word]], image=None) -> None:
+        """A launcher's argv (no shell unless it names one), followed as a container's is."""
+        launch.commands = self._follow([_Item(*item) for item in argv], image, launch, (), 0)
+
+    def follow_text(self, launch: Launch, script: str, origin: Origin, shell_name: str,
+                    image=None) -> None:
+        """A command line the launcher runs with ``shell_name -c`` (a Procfile's)."""
+        launch.commands = self._expand(split_script(script, origin, shell_name) or [], [],
+                                       image, launch, (), 0)
+
+    def follow_file(self, launch: Launch, source: SourceFile, shell_name: str, image=None) -> None:
+        """A script file the launcher runs itself (an s6 ``run`` file, an entry script)."""
+        launch.sources.append(source)
+        fallback = Span(source.path, 1, 1, 1, len(source.lines[0]) + 1)
+        commands = split_script(source.text, ScriptText(source, source.text, 0, fallback),
+                                shell_name) or []
+        for command in commands:
+            command.from_file = True
+        launch.commands = self._expand(commands, [], image, launch, (), 1)
 
     def _instruction_items(self, image, keyword: str) -> list[_Item] | None:
         """Exec-form items of the image's ENTRYPOINT/CMD ([] when absent, None when shell form

@@ -176,6 +176,10 @@ class CeleryInvocation:
         return self.command.words
 
 
+#: Python options without a value that may come before ``-m celery`` (``python -u -m celery``).
+_PYTHON_FLAGS = frozenset({"-u", "-O", "-OO", "-B", "-E", "-s", "-S", "-I", "-P", "-q"})
+
+
 def _program_at(words: list[Word], i: int) -> int | None:
     """If a celery program starts at ``words[i]``, the index of its first argument."""
     word = words[i]
@@ -183,9 +187,15 @@ def _program_at(words: list[Word], i: int) -> int | None:
         return None
     if word.name in ("celery", "flower"):
         return i + 1
-    if is_python(word.name) and i + 2 < len(words) and words[i + 1].text == "-m" \
-            and words[i + 2].text == "celery":
-        return i + 3
+    if is_python(word.name):
+        j = i + 1
+        while j < len(words) and words[j].text in _PYTHON_FLAGS:
+            j += 1
+        if j + 1 < len(words) and words[j].text == "-m" and words[j + 1].text == "celery":
+            return j + 2
+        if j < len(words) and not words[j].dynamic and words[j].name == "celery" and \
+                "/" in words[j].text:
+            return j + 1  # python /venv/bin/celery: the console script run by a given Python
     return None
 
 

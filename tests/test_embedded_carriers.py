@@ -1,0 +1,187 @@
+"""Manifests embedded in scripts and Ansible: read at their own lines, fixed there."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from collections import Counter
+
+import pytest
+import yaml
+
+from conftest import FIXTURES, cli
+from celerylint.carriers import jinja, scripts
+from celerylint.carriers.ansible import scalar
+from celerylint.carriers.embedded import OffsetMap, Piece
+from celerylint.model.build import load
+from celerylint.engine import Settings, run
+from celerylint.parse import yamlnodes
+from celerylint.sources import SourceFile
+
+SEED = FIXTURES / "seed-002-three-carriers"
+MANIFEST = "kubernetes/celery/celery-deployment.yaml"
+SCRIPT = "scripts/deployment/deploy-celery.sh"
+PLAYBOOK = "ansible/playbooks/celery-install.yml"
+
+
+def names_by_file(folder) -> dict[str, Counter]:
+    deployment, _ = load([str(folder)])
+    found: dict[str, Counter] = {}
+    for d in run(deployment, Settings()):
+        found.setdefault(d.span.path.replace("\\", "/").split(folder.name + "/", 1)[-1],
+                         Counter())[d.name] += 1
+    return found
+
+
+def test_seed_002_every_manifest_finding_is_also_in_the_script_and_the_playbook():
+    found = names_by_file(SEED)
+    manifest = found[MANIFEST]
+    assert manifest["probe-http-auth"] == 2 and manifest["beat-rolling-update"] == 1
+    assert found[SCRIPT] == manifest
+    playbook = found[PLAYBOOK]
+    assert playbook["unquoted-heredoc-expansion"] == 2  # $HOSTNAME and $(FLOWER_PASSWORD)
+    del playbook["unquoted-heredoc-expansion"]
+    assert playbook == manifest
+
+
+def test_seed_002_findings_land_on_the_lines_that_write_them():
+    deployment, _ = load([str(SEED)])
+    for d in run(deployment, Settings()):
+        path = d.span.path
+        assert "@" not in path
+        line = (SEED.parent / path.split("fixtures/", 1)[-1]).read_text().splitlines()[
+            d.span.line - 1] if path.startswith("fixtures") else None
+        if d.name == "probe-http-auth" and line is not None:
+            assert "path: /" in line
+        if d.name == "unquoted-heredoc-expansion" and line is not None:
+            assert "$HOSTNAME" in line or "$(FLOWER_PASSWORD)" in line
+
+
+def test_seed_002_fix_repairs_all_three_carriers(tmp_path):
+    work = tmp_path / "seed"
+    shutil.copytree(SEED, work)
+    result = cli("check", "--fix", ".", cwd=work)
+    assert result.returncode == 1  # pip-install-at-start needs an image: it stays
+    after = names_by_file(work)
+    for path in (MANIFEST, SCRIPT, PLAYBOOK):
+        assert set(after[path]) == {"pip-install-at-start"}, (path, after[path])
+    yaml.safe_load((work / PLAYBOOK).read_text())
+    assert "cat <<'EOF' | kubectl apply -f -" in (work / PLAYBOOK).read_text()
+    if shutil.which("bash"):
+        subprocess.run(["bash", "-n", str(work / SCRIPT)], check=True)
+
+
+def test_ansible_role_templates_map_to_the_j2_lines_and_fix_there(tmp_path):
+    work = tmp_path / "role"
+    shutil.copytree(FIXTURES / "ansible-role", work)
+    found = cli("check", "--format", "concise", ".", cwd=work).stdout
+    assert "roles/celery/templates/beat.yaml.j2:7:3: CL103" in found
+    assert "roles/celery/templates/worker.yaml.j2:19:106: CL501" in found
+    cli("check", "--fix", ".", cwd=work)
+    worker = (work / "roles/celery/templates/worker.yaml.j2").read_text()
+    assert '"--concurrency=2"]' in worker and "{{ celery_app }}" in worker
+    assert cli("check", ".", cwd=work).returncode == 0
+
+
+def test_unquoted_heredoc_substitutes_what_the_script_sets_and_keeps_the_rest():
+    text = "NS=shop\ncat <<EOF | kubectl apply -f -\nnamespace: $NS\nhost: ${HOSTNAME}\nx: \\$Y\nEOF\n"
+    source = SourceFile("deploy.sh", "script", text, None)
+    found, = scripts.read(text, OffsetMap.identity(len(text)), source, "", [], None).heredocs
+    assert found.generated.text == "namespace: shop\nhost: ${HOSTNAME}\nx: $Y\n"
+    assert [(e.written, e.value) for e in found.expansions] == [("$NS", "shop"),
+                                                                ("${HOSTNAME}", None)]
+    assert found.escapes and found.opener_text == "<<EOF"
+    # the unknown expansion is literal: it maps to its own column in the script
+    span = found.map.span(yamlnodes_span(found.generated, 2, 7, 2, 18))
+    assert (span.line, span.column, span.end_column) == (4, 7, 18)
+
+
+def yamlnodes_span(source, line, column, end_line, end_column):
+    from celerylint.diagnostics import Span
+
+    return Span(source.path, line, column, end_line, end_column)
+
+
+def test_tab_stripped_heredoc_and_a_parse_error_at_the_script_line(tmp_path):
+    (tmp_path / "deploy.sh").write_text(
+        "kubectl apply -f - <<-EOF\n\tapiVersion: v1\n\tkind: ConfigMap\n\tdata: [unclosed\n\tEOF\n")
+    result = cli("check", "--format", "concise", "deploy.sh", cwd=tmp_path)
+    assert "deploy.sh:5:" in result.stdout or "deploy.sh:4:" in result.stdout
+    assert "CL001" in result.stdout and "@" not in result.stdout
+
+
+def test_offset_maps_compose_through_layers():
+    inner = OffsetMap([Piece(0, 3, 10, 13, True), Piece(3, 8, 13, 20, False)])
+    outer = OffsetMap([Piece(0, 12, 100, 112, True), Piece(12, 30, 112, 130, True)])
+    both = inner.then(outer)
+    assert both.real(1) == 111 and both.real(4) == 113 and both.real(8, end=True) == 120
+    assert both.literal(0, 3) and not both.literal(3, 5)
+
+
+def test_block_scalar_maps_each_row_to_its_line():
+    text = "- shell: |\n    echo a\n\n    echo b\n  other: 1\n"
+    source = SourceFile("p.yml", "yaml", text, None)
+    doc = next(d for d in yamlnodes.load(source) if isinstance(d, yamlnodes.Document))
+    value, offsets = scalar(source, doc.data[0], "shell")
+    assert value == "echo a\n\necho b\n"
+    assert text[offsets.real(value.index("b"))] == "b" and offsets.literal(0, 6)
+
+
+def test_jinja_renders_expressions_in_place_and_never_guesses():
+    rendered, offsets = jinja.render("ns: {{ ns }}\nhost: {{ redis_host }}\n", {"ns": "shop"})
+    assert rendered == "ns: shop\nhost: ${redis_host}\n"
+    assert offsets.literal(0, 4) and not offsets.literal(4, 8)
+    assert jinja.render("{% for i in range(10) %}x{% endfor %}", {}) is None
+
+
+@pytest.mark.parametrize("template", ["{{ 'a' * 10**9 }}", "{{ 9 ** 9 ** 9 }}",
+                                      "{{ ''.__class__.__mro__ }}", "{{ lookup('pipe', 'id') }}"])
+def test_jinja_sandbox_refuses_hostile_expressions_quickly(template):
+    started = time.monotonic()
+    rendered = jinja.render(template, {})
+    assert time.monotonic() - started < 2
+    assert rendered is None or "class" not in rendered[0] or "__" not in rendered[0]
+
+
+def test_scripts_without_kubectl_heredocs_are_not_read(tmp_path):
+    (tmp_path / "backup.sh").write_text("cat <<EOF > /etc/motd\nhello $USER\nEOF\n")
+    (tmp_path / "host.sh").write_text("celery multi start w1 -A proj --detach\n")
+    result = cli("check", ".", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout
+
+
+def test_a_never_closed_heredoc_and_many_expansions_stay_fast(tmp_path):
+    body = "apiVersion: v1\nkind: ConfigMap\ndata:\n  x: '" + "${A" * 20000 + "$(b" * 20000
+    (tmp_path / "deploy.sh").write_text("kubectl apply -f - <<EOF\n" + body + "'\n")
+    started = time.monotonic()
+    result = cli("check", ".", cwd=tmp_path)
+    assert time.monotonic() - started < 20
+    assert "Traceback" not in result.stderr
+
+
+def test_kubectl_create_configmap_from_file_reports_at_the_file_line(tmp_path):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config/redis.conf").write_text("bind 0.0.0.0\nmaxmemory-policy allkeys-lru\n")
+    (tmp_path / "deploy.sh").write_text(
+        "NS=redis\n"
+        "kubectl create configmap redis-config --from-file=redis.conf=config/redis.conf -n $NS"
+        " --dry-run=client -o yaml | kubectl apply -f -\n"
+        "kubectl apply -f - <<'EOF'\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: redis, namespace: redis}\n"
+        "spec:\n  selector: {matchLabels: {app: redis}}\n  template:\n"
+        "    metadata: {labels: {app: redis}}\n    spec:\n      containers:\n"
+        "      - {name: redis, image: 'redis:7', command: [redis-server, /etc/redis/redis.conf],"
+        " volumeMounts: [{name: conf, mountPath: /etc/redis}]}\n"
+        "      volumes: [{name: conf, configMap: {name: redis-config}}]\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata: {name: redis, namespace: redis}\n"
+        "spec: {selector: {app: redis}, ports: [{port: 6379}]}\n---\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker, namespace: redis}\n"
+        "spec:\n  selector: {matchLabels: {app: w}}\n  template:\n"
+        "    metadata: {labels: {app: w}}\n    spec:\n      containers:\n"
+        "      - {name: w, image: 'registry.example.com/shop/app:1', command: [celery, -A, shop,"
+        " worker, --concurrency=2, -b, 'redis://redis:6379/0']}\nEOF\n")
+    result = cli("check", "--format", "concise", ".", cwd=tmp_path)
+    assert "config/redis.conf:2:1: CL604" in result.stdout, result.stdout
+    (tmp_path / "config/redis.conf").write_text("maxmemory-policy noeviction\n")
+    assert "CL604" not in cli("check", ".", cwd=tmp_path).stdout
