@@ -83,3 +83,24 @@ def test_copy_into_the_working_directory_and_a_folder_s_contents(tmp_path):
     assert [(name, path) for name, path, _ in
             [(d.name, d.path.rsplit("/", 1)[-1], d.span.line) for d in lint(tmp_path)]] == [
         ("worker-detached", "run-celery")]
+
+
+def test_copy_sources_and_destinations_expand_arg_and_env(tmp_path):
+    """`COPY ${BIN}/start ${SCRIPTS}/start` (cookiecutter-django's style) and a WORKDIR from a
+    global ARG redeclared in the stage: the script is followed with the ARG/ENV defaults."""
+    from conftest import write
+
+    write(tmp_path, {
+        "Dockerfile": "ARG APP_HOME=/app\nFROM python:3.12-slim\nARG APP_HOME\n"
+                      "ARG BIN=./compose/production\nENV SCRIPTS=/usr/local/bin\n"
+                      "WORKDIR ${APP_HOME}\nCOPY --chmod=755 ${BIN}/worker/start ${SCRIPTS}/start\n"
+                      "COPY $BIN/beat/start ./start-beat\n",
+        "compose/production/worker/start": "#!/bin/sh\nexec celery -A shop worker --detach\n",
+        "compose/production/beat/start": "#!/bin/sh\nexec celery -A shop beat --detach\n",
+        "k8s.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n"
+                    "    - {name: w, image: registry.example.com/shop/app:1, command: [/usr/local/bin/start]}\n"
+                    "    - {name: b, image: registry.example.com/shop/app:1, command: [/app/start-beat]}\n",
+    })
+    found = sorted((d.name, d.path.replace("\\", "/").rsplit("production/", 1)[-1])
+                   for d in lint(tmp_path))
+    assert found == [("worker-detached", "beat/start"), ("worker-detached", "worker/start")]

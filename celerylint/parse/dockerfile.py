@@ -78,6 +78,7 @@ class Stage:
     python: str | None  # "3.11" when the base image tag says so
     instructions: list[Instruction] = field(default_factory=list)
     parent: "Stage | None" = None  # the stage it is built FROM, when that is a stage
+    global_args: dict[str, str] = field(default_factory=dict)  # ARG defaults before any FROM
 
     @property
     def root_image(self) -> str:
@@ -110,12 +111,31 @@ class Stage:
     def workdir(self) -> str | None:
         """The working directory the image's process starts in (WORKDIR, relative ones joined)."""
         current: str | None = None
-        for instruction in [i for stage in self.chain for i in stage.instructions]:
+        for instruction, variables in self._expanded():
             if instruction.keyword == "WORKDIR":
-                path = instruction.args.strip().strip('"')
+                path = substitute(instruction.args.strip().strip('"'), variables)
                 current = path if path.startswith("/") or current is None else \
                     current.rstrip("/") + "/" + path
         return current
+
+    def _expanded(self):
+        """Each instruction of the chain (but ARG and ENV) with the ARG defaults and ENV values
+        in effect there (a global ARG counts once the stage declares it again, as Docker
+        does); build arguments given on the command line or by compose are not known, so their
+        defaults are used. The dictionary is live: read it before the next step."""
+        variables: dict[str, str] = {}
+        for instruction in [i for stage in self.chain for i in stage.instructions]:
+            if instruction.keyword == "ARG":
+                name, eq, default = instruction.args.strip().partition("=")
+                name = name.strip()
+                if eq:
+                    variables[name] = default.strip().strip('"\'')
+                elif name in self.global_args:
+                    variables[name] = self.global_args[name]
+            elif instruction.keyword == "ENV":
+                variables.update(_env_values(instruction.args))
+            else:
+                yield instruction, variables
 
     @property
     def user(self) -> str | None:
@@ -127,26 +147,22 @@ class Stage:
         """ENV values, both ``ENV k=v k2=v2`` and the legacy ``ENV k v``."""
         values: dict[str, str] = {}
         for instruction in self.instructions:
-            if instruction.keyword != "ENV":
-                continue
-            text = instruction.args
-            if "=" not in text.split(None, 1)[0]:
-                key, _, value = text.partition(" ")
-                values[key] = value.strip()
-                continue
-            for match in re.finditer(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\'[^\']*\'|\S*)', text):
-                values[match.group(1)] = match.group(2).strip('"\'')
+            if instruction.keyword == "ENV":
+                values.update(_env_values(instruction.args))
         return values
 
     @property
     def copies(self) -> list[tuple[list[str], str, Instruction]]:
-        """``(sources, destination, instruction)`` of each COPY/ADD from the build context."""
+        """``(sources, destination, instruction)`` of each COPY/ADD from the build context, with
+        ``$VAR``/``${VAR}`` expanded (``_expanded``)."""
         found = []
-        for instruction in [i for stage in self.chain for i in stage.instructions]:
+        for instruction, variables in self._expanded():
             if instruction.keyword not in ("COPY", "ADD") or "from" in instruction.flags:
                 continue
             words = instruction.json_args if instruction.json_args is not None else [
                 w for w in instruction.args.split() if not w.startswith("--")]
+            if variables and any("$" in w for w in words):
+                words = [substitute(w, variables) for w in words]
             if len(words) >= 2:
                 found.append((words[:-1], words[-1], instruction))
         return found
@@ -157,6 +173,15 @@ class Dockerfile:
     source: SourceFile
     stages: list[Stage]
     args: dict[str, str]  # ARG defaults declared before the first FROM
+
+
+def _env_values(text: str) -> dict[str, str]:
+    """The variables one ENV instruction sets."""
+    if not text.split(None, 1) or "=" not in text.split(None, 1)[0]:
+        key, _, value = text.partition(" ")
+        return {key: value.strip()} if key else {}
+    return {m.group(1): m.group(2).strip('"\'')
+            for m in re.finditer(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\'[^\']*\'|\S*)', text)}
 
 
 def _flags(text: str) -> dict[str, str]:
@@ -293,7 +318,8 @@ def _stages(source: SourceFile, instructions: list[Instruction]) -> Dockerfile:
             name = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
             parent = next((s for s in stages if s.name and s.name.lower() == image.lower()), None)
             python = parent.python if parent else python_version(image)
-            stages.append(Stage(image, name, instruction.line, python, [instruction], parent))
+            stages.append(Stage(image, name, instruction.line, python, [instruction], parent,
+                                global_args))
         elif stages:
             stages[-1].instructions.append(instruction)
     return Dockerfile(source, stages, global_args)
