@@ -92,15 +92,15 @@ def test_copy_sources_and_destinations_expand_arg_and_env(tmp_path):
 
     write(tmp_path, {
         "Dockerfile": "ARG APP_HOME=/app\nFROM python:3.12-slim\nARG APP_HOME\n"
-                      "ARG BIN=./compose/production\nENV SCRIPTS=/usr/local/bin\n"
-                      "WORKDIR ${APP_HOME}\nCOPY --chmod=755 ${BIN}/worker/start ${SCRIPTS}/start\n"
-                      "COPY $BIN/beat/start ./start-beat\n",
-        "compose/production/worker/start": "#!/bin/sh\nexec celery -A shop worker --detach\n",
-        "compose/production/beat/start": "#!/bin/sh\nexec celery -A shop beat --detach\n",
+                      "ARG BIN=./deploy/production\nENV SCRIPTS=/usr/local/bin\n"
+                      "WORKDIR ${APP_HOME}\nCOPY --chmod=755 ${BIN}/worker/boot ${SCRIPTS}/boot\n"
+                      "COPY $BIN/beat/boot ./boot-beat\n",
+        "deploy/production/worker/boot": "#!/bin/sh\nexec celery -A shop worker --detach\n",
+        "deploy/production/beat/boot": "#!/bin/sh\nexec celery -A shop beat --detach\n",
         "k8s.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n"
-                    "    - {name: w, image: registry.example.com/shop/app:1, command: [/usr/local/bin/start]}\n"
-                    "    - {name: b, image: registry.example.com/shop/app:1, command: [/app/start-beat]}\n",
+                    "    - {name: w, image: registry.example.com/shop/app:1, command: [/usr/local/bin/boot]}\n"
+                    "    - {name: b, image: registry.example.com/shop/app:1, command: [/app/boot-beat]}\n",
     })
     found = sorted((d.name, d.path.replace("\\", "/").rsplit("production/", 1)[-1])
                    for d in lint(tmp_path))
-    assert found == [("worker-detached", "beat/start"), ("worker-detached", "worker/start")]
+    assert found == [("worker-detached", "beat/boot"), ("worker-detached", "worker/boot")]
