@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import FIXTURES, lint
 from celerylint.model.build import load
 
@@ -104,3 +106,28 @@ def test_copy_sources_and_destinations_expand_arg_and_env(tmp_path):
     found = sorted((d.name, d.path.replace("\\", "/").rsplit("production/", 1)[-1])
                    for d in lint(tmp_path))
     assert found == [("worker-detached", "beat/boot"), ("worker-detached", "worker/boot")]
+
+
+@pytest.mark.parametrize("command, working_dir", [
+    ('["sh", "-c", "sh /app/scripts/run-worker.sh"]', None),
+    ('["bash", "-c", "set -e; bash -x -o pipefail scripts/run-worker.sh"]', "/app"),
+    ('["sh", "-c", "exec sh -- /srv/run-worker.sh"]', None),
+    ('["./run-worker.sh"]', "/srv"),  # a bare name would be looked up in PATH, not here
+])
+def test_scripts_run_by_a_shell_or_from_the_working_directory_are_followed(tmp_path, command,
+                                                                           working_dir):
+    """`sh /app/x.sh` and `bash -x x.sh` inside `sh -c`, and a script relative to the
+    container's workingDir that the image's COPY put there."""
+    from conftest import write
+
+    write(tmp_path, {
+        "Dockerfile": "FROM python:3.12\nWORKDIR /opt\nCOPY deploy/boot.sh /srv/run-worker.sh\n"
+                      "COPY deploy/boot.sh /app/scripts/run-worker.sh\n",
+        "deploy/boot.sh": "#!/bin/sh\ncelery -A shop worker --detach\n",
+        "k8s.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n"
+                    "    - name: w\n      image: registry.example.com/shop/app:1\n"
+                    f"      command: {command}\n"
+                    + (f"      workingDir: {working_dir}\n" if working_dir else ""),
+    })
+    assert [(d.name, d.path.replace("\\", "/").rsplit("/", 1)[-1]) for d in lint(tmp_path)] == [
+        ("worker-detached", "boot.sh")]

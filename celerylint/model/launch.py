@@ -246,9 +246,11 @@ class Resolver:
         return None
 
     # -- scripts -------------------------------------------------------------------------------
-    def locate_script(self, path: str, image: tuple[Dockerfile, Stage] | None
-                      ) -> tuple[SourceFile, Hop | None] | None:
-        """The script and the COPY that put it in the image (when that is how it was found)."""
+    def locate_script(self, path: str, image: tuple[Dockerfile, Stage] | None,
+                      workdir: str | None = None) -> tuple[SourceFile, Hop | None] | None:
+        """The script and the COPY that put it in the image (when that is how it was found);
+        a relative path is taken from ``workdir`` (the container's ``workingDir``), else from
+        the image's WORKDIR."""
         candidates: list[tuple[Path, Hop | None]] = []
         if image is not None:
             parsed, stage = image
@@ -256,7 +258,7 @@ class Resolver:
             contexts = [dockerfile_dir, *list(dockerfile_dir.parents)[:3]]
             # a bare name runs from PATH; a relative path from the working directory
             targets = [posixpath.join(d, path) for d in PATH_DIRS] if "/" not in path else \
-                [posixpath.normpath(posixpath.join(stage.workdir or "/", path))]
+                [posixpath.normpath(posixpath.join(workdir or stage.workdir or "/", path))]
             candidates += [(c / source, Hop(f"copied by {parsed.source.path}",
                                             _fallback(parsed.source, copy)))
                            for target in targets
@@ -456,7 +458,7 @@ class Resolver:
         else:
             rest = items[1:]
         if depth < MAX_HOPS and _may_be_script(program) and not items[0].dynamic:
-            found = self.locate_script(program, image)
+            found = self.locate_script(program, image, _workdir(launch))
             if found is not None:
                 commands = self._script(found, program, run_by, rest, image, launch, hold, depth)
                 if commands is not None:
@@ -529,16 +531,40 @@ class Resolver:
                                        command.origin.span(words[dollar_at])))
                 out += self._follow(around + rest + after, image, launch, child, depth + 1) \
                     if depth < MAX_DEPTH else []
-            elif depth < MAX_HOPS and not words[0].dynamic and _may_be_script(words[0].text):
-                found = self.locate_script(words[0].text, image)
+            elif depth < MAX_HOPS and not words[0].dynamic:
+                # a script run by name, or by a shell (``sh /app/x.sh``, ``bash -x x.sh``)
+                at, run_by = (_script_argument(words), words[0].name) \
+                    if words[0].name in shell.SHELLS else (0, None)
+                if at is None or not _may_be_script(words[at].text):
+                    continue
+                found = self.locate_script(words[at].text, image, _workdir(launch))
                 if found is not None and found[0] not in launch.sources:
-                    where = command.origin.span(words[0])
-                    launch.hops.append(Hop(f"{where.path} runs {words[0].text}"
+                    where = command.origin.span(words[at])
+                    launch.hops.append(Hop(f"{where.path} runs {words[at].text}"
                                            + ("" if hands_over else " without exec"), where))
-                    rest_items = [_Item(w.text, command.origin, w) for w in words[1:]]
-                    out += self._script(found, words[0].text, None, rest_items, image, launch,
-                                        child, depth) or []
+                    rest_items = [_Item(w.text, command.origin, w) for w in words[at + 1:]]
+                    out += self._script(found, words[at].text, run_by, rest_items, image,
+                                        launch, child, depth) or []
         return out
+
+
+def _workdir(launch: Launch) -> str | None:
+    container = launch.container
+    return container.working_dir if container is not None else None
+
+
+def _script_argument(words: list[Word]) -> int | None:
+    """The index of the script file a shell command runs (``bash -x run.sh``), or None (``sh
+    -c``, an interactive shell, a script name we cannot read)."""
+    i = 1
+    while i < len(words) and words[i].text.startswith("-") and words[i].text != "--":
+        flags = words[i].text
+        if not flags.startswith("--") and "c" in flags[1:]:
+            return None
+        i += 2 if not flags.startswith("--") and "o" in flags[1:] else 1
+    if i < len(words) and words[i].text == "--":
+        i += 1
+    return i if i < len(words) and not words[i].dynamic else None
 
 
 def _nested(command: SimpleCommand, word: Word, shell_name: str) -> list[SimpleCommand] | None:
