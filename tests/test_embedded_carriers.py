@@ -185,3 +185,21 @@ def test_kubectl_create_configmap_from_file_reports_at_the_file_line(tmp_path):
     assert "config/redis.conf:2:1: CL604" in result.stdout, result.stdout
     (tmp_path / "config/redis.conf").write_text("maxmemory-policy noeviction\n")
     assert "CL604" not in cli("check", ".", cwd=tmp_path).stdout
+
+
+def test_pip_install_in_a_deploy_script_feeds_dependency_conflict_and_the_celery_version(tmp_path):
+    (tmp_path / "setup-host.sh").write_text(
+        "#!/bin/sh\nset -e\npip install \"celery[redis]==5.3.4\" redis==5.0.1\n")
+    result = cli("check", "--format", "concise", ".", cwd=tmp_path)
+    assert "setup-host.sh:3:36: CL401" in result.stdout, result.stdout
+    cli("check", "--fix", ".", cwd=tmp_path)
+    assert "redis==4.6.0" in (tmp_path / "setup-host.sh").read_text()
+    # a Celery 4 project installed by its deploy script keeps Celery 4's command-line order
+    (tmp_path / "setup-host.sh").write_text("pip install celery==4.4.7\n")
+    (tmp_path / "worker.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n"
+        "  - {name: w, image: registry.example.com/shop/app:1,"
+        " command: [celery, worker, -A, shop, --concurrency=2]}\n")
+    assert "CL505" not in cli("check", ".", cwd=tmp_path).stdout
+    (tmp_path / "setup-host.sh").write_text("pip install celery==5.4.0\n")
+    assert "CL505" in cli("check", ".", cwd=tmp_path).stdout

@@ -72,6 +72,7 @@ class Found:
     heredocs: list[HeredocManifest] = field(default_factory=list)
     configmaps: list[tuple[SourceFile, EmbeddedMap]] = field(default_factory=list)
     files: list[SourceFile] = field(default_factory=list)
+    commands: list[SimpleCommand] = field(default_factory=list)  # every command, in order
 
 
 def read(text: str, to_file: OffsetMap, source: SourceFile, tag: str, roots: list[str],
@@ -89,7 +90,8 @@ def read(text: str, to_file: OffsetMap, source: SourceFile, tag: str, roots: lis
         _assign(command, variables)
         wanted = command.heredocs or any(w.text == "create" for w in command.words[:3])
         variables_at.append(dict(variables) if wanted else {})
-    found = Found(manifests(text, commands, variables_at, to_file, source, tag))
+    found = Found(manifests(text, commands, variables_at, to_file, source, tag),
+                  commands=commands)
     found.configmaps, found.files = kubectl_create.configmaps(
         commands, variables_at, source, to_file, roots, read_file)
     return found

@@ -17,6 +17,7 @@ from celerylint.model import compose as compose_model
 from celerylint.model import kubernetes
 from celerylint.model import appconfig, requirement_sets
 from celerylint.model.launch import Resolver
+from celerylint.model.origins import ScriptText
 from celerylint.parse import celery_cli, dockerfile, requirements, shell, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import ParseProblem, Skip, SourceFile
@@ -40,6 +41,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     dockerfiles: list[Dockerfile] = []
     requirement_files: list[SourceFile] = []
     app_modules: list[SourceFile] = []  # Celery app modules named on the command line
+    script_commands: list[tuple[SourceFile, list]] = []  # each shell script's commands
 
     def take(result: SourceFile | Skip | ParseProblem, generated: bool = False) -> None:
         if isinstance(result, Skip):
@@ -51,6 +53,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         if result.kind == src.SCRIPT:
             found = scripts.read(result.text, OffsetMap.identity(len(result.text)), result, "",
                                  [str(root) for root in scope.roots], read)
+            script_commands.append((result, found.commands))
             if found.heredocs or found.configmaps:
                 known = {s.path for s in deployment.sources}
                 deployment.sources.extend(f for f in [result, *found.files]
@@ -164,11 +167,33 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                 deployment.requirement_sets.append(pip_set)
     for parsed in dockerfiles:
         deployment.requirement_sets.extend(_dockerfile_sets(parsed))
+    _script_pip_sets(script_commands, deployment)
     for requirement_set in deployment.requirement_sets:  # messages name files, not renders
         for pinned in requirement_set.requirements:
             if pinned.where in deployment.remapper.maps:
                 pinned.where = deployment.remapper.maps[pinned.where].real or pinned.where
     return deployment, skipped
+
+
+def _script_pip_sets(scripts_read: list[tuple[SourceFile, list]], deployment: Deployment) -> None:
+    """``pip install`` lines of shell scripts (deploy and set-up scripts) as requirement sets;
+    a script a container starts is judged with that container's image instead."""
+    launched = {s.path for launch in deployment.launches for s in launch.sources}
+    known = {s.path for s in deployment.sources}
+    for source, commands in scripts_read:
+        if source.path in launched:
+            continue
+        fallback = Span(source.path, 1, 1, 1, 1)
+        for command in commands:
+            if command.origin is None:
+                command.origin = ScriptText(source, source.text, 0, fallback)
+            pip_set = _pip_set(command, f"pip install in {source.path}", None, "",
+                               command.origin.span, source.project)
+            if pip_set:
+                deployment.requirement_sets.append(pip_set)
+                if source.path not in known:
+                    known.add(source.path)
+                    deployment.sources.append(source)
 
 
 def _embedded(found: list, deployment: Deployment, take) -> None:
