@@ -135,9 +135,52 @@ compose_files = st.builds(
 ).flatmap(lambda c: st.one_of(st.just(c), mutate(c), hostile(c)))
 env_files = st.sampled_from(["APP=p\nQ=a\n", "export TAG='2'\nHOST=\"re$HOST\"\nX\n", "T=\"unclosed\n"]
                             ).flatmap(lambda e: st.one_of(st.just(e), mutate(e)))
+DEPLOY = """#!/bin/bash
+NS={ns}
+kubectl create configmap app --from-file={source} -n $NS
+cat <<{opener} | kubectl apply -f -
+{manifest}
+{delimiter}
+pip install {pins}
+"""
+PLAYBOOK = """- hosts: localhost
+  vars: {{ns: {ns}, url: "redis://{{{{ host }}}}:6379"}}
+  tasks:
+    - name: apply
+      ansible.builtin.shell: |
+        kubectl apply -f - <<{opener}
+{manifest}
+        {delimiter}
+    - kubernetes.core.k8s: {{template: {template}}}
+"""
+
+
+def _indent(text: str) -> str:
+    return "\n".join("        " + line for line in text.split("\n"))
+
+
+deploy_scripts = st.builds(
+    lambda manifest, opener, source, pins, ns: DEPLOY.format(
+        manifest=manifest, opener=opener, delimiter=opener.strip("'\"-\\"), source=source,
+        pins=pins, ns=ns),
+    manifests, st.sampled_from(["EOF", "'EOF'", "-EOF", '"EOF"', "\\EOF"]),
+    st.sampled_from(["requirements.txt", "../../etc/passwd", "k8s", "$X", "noise.yaml"]),
+    st.sampled_from(["celery==4.4.7", "'celery[redis]==5.3.4' redis==5.0.1", "$PKGS"]),
+    st.sampled_from(["shop", "$(date)", "${X:-y}"]),
+).flatmap(lambda s: st.one_of(st.just(s), mutate(s), hostile(s)))
+playbooks = st.builds(
+    lambda manifest, opener, template, ns: PLAYBOOK.format(
+        manifest=_indent(manifest.replace("proj", "{{ app | default('p') }}")), opener=opener,
+        delimiter=opener.strip("'"), template=template, ns=ns),
+    manifests, st.sampled_from(["EOF", "'EOF'"]),
+    st.sampled_from(["w.j2", "../k8s/w.yaml", "{{ t }}", "/etc/passwd"]),
+    st.sampled_from(["shop", "'{{ 9 ** 9 ** 9 }}'", "'{% for i in range(9) %}x{% endfor %}'",
+                     "'{{ \"a\" * 10000000 }}'"]),
+).flatmap(lambda s: st.one_of(st.just(s), mutate(s), hostile(s)))
 repositories = st.fixed_dictionaries({
     "k8s/w.yaml": manifests, "Dockerfile": dockerfiles, "entrypoint.sh": scripts,
-    "compose.yaml": compose_files, ".env": env_files,
+    "compose.yaml": compose_files, ".env": env_files, "deploy.sh": deploy_scripts,
+    "ansible/site.yml": playbooks, "ansible/templates/w.j2": manifests,
     "requirements.txt": requirement_files, "noise.yaml": st.binary(max_size=64),
     "fixture": fixture_mutants,
 }).map(lambda files: {**{k: v for k, v in files.items() if k != "fixture"},

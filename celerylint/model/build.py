@@ -42,6 +42,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     requirement_files: list[SourceFile] = []
     app_modules: list[SourceFile] = []  # Celery app modules named on the command line
     script_commands: list[tuple[SourceFile, list]] = []  # each shell script's commands
+    listed: dict[str, SourceFile] = {}  # deployment.sources so far, by path
 
     def take(result: SourceFile | Skip | ParseProblem, generated: bool = False) -> None:
         if isinstance(result, Skip):
@@ -55,15 +56,22 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
                                  [str(root) for root in scope.roots], read)
             script_commands.append((result, found.commands))
             if found.heredocs or found.configmaps:
-                known = {s.path for s in deployment.sources}
-                deployment.sources.extend(f for f in [result, *found.files]
-                                          if f.path not in known)
-                _embedded([(f.generated, f.map) for f in found.heredocs] + found.configmaps,
-                          deployment, take)
+                for listing in [result, *found.files]:
+                    if listing.path not in listed:
+                        listed[listing.path] = listing
+                        deployment.sources.append(listing)
+                _embedded([(f.generated, f.map) for f in found.heredocs], deployment, take)
+                _embedded(found.configmaps, deployment, take, count=False)
                 deployment.heredocs.extend(found.heredocs)
             return
         if not generated:  # a rendered template is read, but the files are its template's
-            deployment.sources.append(result)
+            earlier = listed.get(result.path)  # a file a script's ConfigMap holds may come again
+            if earlier is None:
+                deployment.sources.append(result)
+            elif earlier.kind == "config" and earlier in deployment.sources:
+                deployment.sources[deployment.sources.index(earlier)] = result  # as what it is
+            if earlier is None or earlier.kind == "config":
+                listed[result.path] = result
         else:
             deployment.generated.append(result)
         if result.kind == src.YAML:
@@ -196,9 +204,11 @@ def _script_pip_sets(scripts_read: list[tuple[SourceFile, list]], deployment: De
                     deployment.sources.append(source)
 
 
-def _embedded(found: list, deployment: Deployment, take) -> None:
+def _embedded(found: list, deployment: Deployment, take, count: bool = True) -> None:
     """Embedded manifests (``(generated source, EmbeddedMap)``: here-documents, Ansible tasks):
-    read as YAML sources whose findings, and parse errors, land in the file that writes them."""
+    read as YAML sources whose findings, and parse errors, land in the file that writes them.
+    Their documents count as the file's (a fix must not change how many parse), unless the
+    file is only data in them (``count`` off: a configuration file a ConfigMap is made of)."""
     for generated, source_map in found:
         deployment.remapper.maps[generated.path] = source_map
         before = len(deployment.problems)
@@ -210,7 +220,8 @@ def _embedded(found: list, deployment: Deployment, take) -> None:
                                           problem.line, problem.column))
                 deployment.problems[k] = ParseProblem(at.path, at.line, at.column,
                                                       problem.message)
-        source_map.source.documents += generated.documents
+        if count:
+            source_map.source.documents += generated.documents
 
 
 def _playbooks(documents: list, deployment: Deployment, read, take, skipped: list[Skip]
