@@ -223,7 +223,9 @@ def _health(deployment, diagnostics) -> dict[str, tuple[int, int, int]]:
     problems = Counter(p.path for p in deployment.problems)
     invalid = Counter(d.path for d in diagnostics
                       if d.name in ("invalid-manifest", "invalid-compose-file"))
-    return {s.path: (problems[s.path], s.documents, invalid[s.path]) for s in deployment.sources}
+    embedded = deployment.embedded_documents
+    return {s.path: (problems[s.path], s.documents + embedded.get(s.path, 0), invalid[s.path])
+            for s in deployment.sources}
 
 
 def _worse(now: tuple[int, int, int] | None, before: tuple[int, int, int] | None) -> bool:

@@ -231,6 +231,8 @@ class Deployment:
     # sources generated from files (rendered templates, here-documents): findings in them are
     # moved to their files (``remapper``), but a rule may need their text to build a fix
     generated: list[SourceFile] = field(default_factory=list)
+    # documents of embedded manifests (here-documents, playbook tasks) by the file they are in
+    embedded_documents: dict[str, int] = field(default_factory=dict)
     problems: list[ParseProblem] = field(default_factory=list)
 
     @cached_property

@@ -221,7 +221,9 @@ def _embedded(found: list, deployment: Deployment, take, count: bool = True) -> 
                 deployment.problems[k] = ParseProblem(at.path, at.line, at.column,
                                                       problem.message)
         if count:
-            source_map.source.documents += generated.documents
+            path = source_map.source.path
+            deployment.embedded_documents[path] = \
+                deployment.embedded_documents.get(path, 0) + generated.documents
 
 
 def _playbooks(documents: list, deployment: Deployment, read, take, skipped: list[Skip]
