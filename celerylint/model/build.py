@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from celerylint import discover
@@ -12,13 +11,12 @@ from celerylint.carriers import ansible, compose, helm, kustomize, launchers, sc
 from celerylint.carriers.embedded import OffsetMap
 from celerylint.carriers.templatemap import TemplateMap
 from celerylint.diagnostics import Span
-from celerylint.model import Deployment, PinnedRequirement, RequirementSet
+from celerylint.model import Deployment
 from celerylint.model import compose as compose_model
 from celerylint.model import kubernetes
-from celerylint.model import appconfig, requirement_sets
+from celerylint.model import appconfig, pip_sets, requirement_sets
 from celerylint.model.launch import Resolver
-from celerylint.model.origins import ScriptText
-from celerylint.parse import celery_cli, dockerfile, requirements, shell, yamlnodes
+from celerylint.parse import celery_cli, dockerfile, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import ParseProblem, Skip, SourceFile
 
@@ -165,43 +163,12 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     _launches(deployment, scope, max_size, overlay, images or {})
     appconfig.attach(deployment, scope, max_size, app_modules)
     requirement_sets.add(deployment, requirement_files, max_size, scope, skipped)
-    for container in deployment.containers(include_init=True):
-        for command in container.commands or []:
-            pip_set = _pip_set(command, f"pip install in {container.where}",
-                               dockerfile.python_version(container.image or ""),
-                               f"image {container.image}", command.origin.span,
-                               container.workload.source.project)
-            if pip_set:
-                deployment.requirement_sets.append(pip_set)
-    for parsed in dockerfiles:
-        deployment.requirement_sets.extend(_dockerfile_sets(parsed))
-    _script_pip_sets(script_commands, deployment)
+    pip_sets.add(deployment, script_commands)
     for requirement_set in deployment.requirement_sets:  # messages name files, not renders
         for pinned in requirement_set.requirements:
             if pinned.where in deployment.remapper.maps:
                 pinned.where = deployment.remapper.maps[pinned.where].real or pinned.where
     return deployment, skipped
-
-
-def _script_pip_sets(scripts_read: list[tuple[SourceFile, list]], deployment: Deployment) -> None:
-    """``pip install`` lines of shell scripts (deploy and set-up scripts) as requirement sets;
-    a script a container starts is judged with that container's image instead."""
-    launched = {s.path for launch in deployment.launches for s in launch.sources}
-    known = {s.path for s in deployment.sources}
-    for source, commands in scripts_read:
-        if source.path in launched:
-            continue
-        fallback = Span(source.path, 1, 1, 1, 1)
-        for command in commands:
-            if command.origin is None:
-                command.origin = ScriptText(source, source.text, 0, fallback)
-            pip_set = _pip_set(command, f"pip install in {source.path}", None, "",
-                               command.origin.span, source.project)
-            if pip_set:
-                deployment.requirement_sets.append(pip_set)
-                if source.path not in known:
-                    known.add(source.path)
-                    deployment.sources.append(source)
 
 
 def _embedded(found: list, deployment: Deployment, take, count: bool = True) -> None:
@@ -398,65 +365,3 @@ def _kustomize_patches(kustomizations: list[yamlnodes.Document]) -> set[str]:
             if isinstance(path, str) and "\n" not in path:
                 patches.add(os.path.normpath(os.path.join(os.path.dirname(source.abspath), path)))
     return patches
-
-
-def _pip_set(command: shell.SimpleCommand, label: str, python: str | None, python_source: str,
-             word_span, project: str) -> RequirementSet | None:
-    args = requirements.pip_install_args(command)
-    if args is None:
-        return None
-    parsed, origins = requirements.read_pip_install(args)
-    if parsed.no_deps or not parsed.requirements:
-        return None  # --no-deps installs exactly what is named: pip checks nothing
-    pinned = []
-    for line, word in zip(parsed.requirements, origins):
-        span = word_span(word)
-        pinned.append(PinnedRequirement(line.name, line.text, line.requirement, span,
-                                        where=span.path, project=project))
-    return RequirementSet(label, pinned, word_span(command.words[0]), python,
-                          python_source if python else "", allow_pre=parsed.allow_pre)
-
-
-_RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
-
-
-def _dockerfile_sets(parsed: Dockerfile) -> list[RequirementSet]:
-    """One requirement set per ``pip install`` in a RUN (shell form, exec form or heredoc)."""
-    sets = []
-    path = parsed.source.path
-    for stage in parsed.stages:
-        for instruction in stage.instructions:
-            if instruction.keyword != "RUN":
-                continue
-            label = f"RUN in {path}"
-            whole_line = Span(path, instruction.line, instruction.column, instruction.line,
-                              len(parsed.source.lines[instruction.line - 1]) + 1)
-            if instruction.json_args is not None:
-                try:
-                    commands = shell.commands_of(instruction.json_args)
-                except shell.ShellSyntaxError:
-                    continue
-                sets.extend(_pip_set(c, label, stage.python, f"FROM {stage.base}",
-                                     lambda word: whole_line, parsed.source.project)
-                            for c in commands)
-                continue
-            # (script, function from an offset in it to a file position)
-            base = _RUN_FLAGS.match(instruction.text).end()  # RUN --mount=... pip install ...
-            scripts = [(instruction.text[base:],
-                        lambda offset, i=instruction, b=base: i.position(offset + b))]
-            for heredoc in instruction.heredocs:
-                scripts.append((heredoc.body, lambda offset, h=heredoc: (
-                    h.line + h.body.count("\n", 0, offset),
-                    offset - (h.body.rfind("\n", 0, offset) + 1) + 1)))
-            for script, position in scripts:
-                try:
-                    commands = shell.split(script)
-                except shell.ShellSyntaxError:
-                    continue
-
-                def word_span(word, position=position) -> Span:
-                    return Span(path, *position(word.start), *position(word.end))
-
-                sets.extend(_pip_set(c, label, stage.python, f"FROM {stage.base}", word_span,
-                                     parsed.source.project) for c in commands)
-    return [s for s in sets if s is not None]
