@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,15 +30,16 @@ from celerylint import sources as src
 from celerylint.diagnostics import Span
 from celerylint.model import Container
 from celerylint.model import shells
-from celerylint.model.origins import JsonArray, Joined, Origin, ScriptText
+from celerylint.model.image_scripts import (Item, copied_from, fallback_span, instruction_items,
+                                            instruction_scripts, split_script)
+from celerylint.model.origins import Joined, Origin, ScriptText
 from celerylint.parse import celery_cli, dockerfile, shell
-from celerylint.parse.dockerfile import Dockerfile, Instruction, Stage
+from celerylint.parse.dockerfile import Dockerfile, Stage
 from celerylint.parse.shell import SimpleCommand, Word
 from celerylint.sources import SourceFile
 
 INITS = frozenset({"tini", "tini-static", "dumb-init", "catatonit"})
 _INIT_VALUE_OPTIONS = frozenset({"-p", "-e", "-r", "--rewrite"})
-_RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
 MAX_HOPS = 8
 #: Hand-overs through ``"$@"`` followed at most (each one a nested shell).
 MAX_DEPTH = 20
@@ -124,76 +124,6 @@ class Launch:
         return [s.path for s in self.sources]
 
 
-@dataclass
-class _Item:
-    """One argv item and the word that writes it in its origin."""
-
-    text: str
-    origin: Origin
-    word: Word
-
-    @classmethod
-    def whole(cls, text: str, origin: Origin, index: int, dynamic: bool = False) -> "_Item":
-        return cls(text, origin, Word(text, 0, len(text), index, dynamic))
-
-    @property
-    def dynamic(self) -> bool:
-        return self.word.dynamic
-
-
-def _fallback(source: SourceFile, instruction: Instruction) -> Span:
-    return Span(source.path, instruction.line, instruction.column, instruction.line,
-                len(source.lines[instruction.line - 1]) + 1)
-
-
-def instruction_items(dockerfile: Dockerfile, instruction: Instruction) -> list[_Item] | None:
-    """An exec-form instruction's items, or None for shell form."""
-    if instruction.json_args is None:
-        return None
-    source = dockerfile.source
-    start = source.offset(instruction.line, instruction.column)
-    origin = JsonArray.parse(source, start, instruction.text, _fallback(source, instruction))
-    return [_Item.whole(text, origin, i) for i, text in enumerate(instruction.json_args)]
-
-
-def instruction_scripts(dockerfile: Dockerfile, stage: Stage,
-                        instruction: Instruction) -> list[tuple[str, Origin, str]]:
-    """Shell-form text (and heredoc bodies) of an instruction: (script, origin, shell)."""
-    source = dockerfile.source
-    fallback = _fallback(source, instruction)
-    base = _RUN_FLAGS.match(instruction.text).end() if instruction.keyword == "RUN" else 0
-    text = instruction.text[base:]
-    shell_name = stage_shell(stage, instruction)
-    scripts = [(text, ScriptText(source, text, source.offset(instruction.line, instruction.column)
-                                 + base, fallback), shell_name)]
-    for heredoc in instruction.heredocs:
-        scripts.append((heredoc.body, ScriptText(source, heredoc.body,
-                                                 source.offset(heredoc.line, 1), fallback),
-                        shell_name))
-    return scripts
-
-
-def stage_shell(stage: Stage, before: Instruction) -> str:
-    """The shell of shell-form instructions: ``sh`` unless a SHELL instruction changed it."""
-    name = "sh"
-    for instruction in stage.instructions:
-        if instruction is before:
-            break
-        if instruction.keyword == "SHELL" and instruction.json_args:
-            name = os.path.basename(instruction.json_args[0])
-    return name
-
-
-def split_script(script: str, origin: Origin, shell_name: str) -> list[SimpleCommand] | None:
-    try:
-        commands = shell.split(script, shell=shell_name)
-    except shell.ShellSyntaxError:
-        return None
-    for command in commands:
-        command.origin = origin
-    return commands
-
-
 class Resolver:
     """Builds launches; reads entry scripts from the repository once each."""
 
@@ -260,7 +190,7 @@ class Resolver:
             targets = [posixpath.join(d, path) for d in PATH_DIRS] if "/" not in path else \
                 [posixpath.normpath(posixpath.join(workdir or stage.workdir or "/", path))]
             candidates += [(c / source, Hop(f"copied by {parsed.source.path}",
-                                            _fallback(parsed.source, copy)))
+                                            fallback_span(parsed.source, copy)))
                            for target in targets
                            for source, copy in copied_from(stage, target) for c in contexts]
         parts = [p for p in path.split("/") if p not in ("", ".")]
@@ -309,9 +239,9 @@ class Resolver:
         image = self.built(container) if container.build else \
             self.dockerfile_for(container.image, container.workload.source.project)
         stage = image[1] if image else None
-        items: list[_Item] = []
+        items: list[Item] = []
         origin = container.commands[0].origin if container.commands else None
-        yaml_items = [_Item.whole(text, origin, i, container.argv_dynamic[i])
+        yaml_items = [Item.whole(text, origin, i, container.argv_dynamic[i])
                       for i, text in enumerate(container.argv)] if origin is not None else []
         where = container.span.path
         if container.argv_from_command:
@@ -351,7 +281,7 @@ class Resolver:
         launch = Launch(f"the image built by {parsed.source.path}", [], stage=stage)
         first = entrypoint or cmd
         launch.hops.append(Hop(f"{parsed.source.path} runs {first.args[:60]}",
-                               _fallback(parsed.source, first)))
+                               fallback_span(parsed.source, first)))
         if first.json_args is None:  # shell form: /bin/sh -c, and CMD is ignored by it
             launch.commands = self._shell_form(parsed, stage, first, image, launch)
             return launch
@@ -364,8 +294,8 @@ class Resolver:
                     return launch
                 cmd_origin = ScriptText(parsed.source, cmd.text,
                                         parsed.source.offset(cmd.line, cmd.column),
-                                        _fallback(parsed.source, cmd))
-                more = [_Item.whole(w, cmd_origin, 0) for w in ["/bin/sh", "-c", cmd.text]]
+                                        fallback_span(parsed.source, cmd))
+                more = [Item.whole(w, cmd_origin, 0) for w in ["/bin/sh", "-c", cmd.text]]
             items = items + more
         launch.commands = self._follow(items, image, launch, (), depth=0)
         return launch
@@ -373,7 +303,7 @@ class Resolver:
     # -- launchers (carriers/launchers.py) -----------------------------------------------------
     def follow_argv(self, launch: Launch, argv: list[tuple[str, Origin, Word]], image=None) -> None:
         """A launcher's argv (no shell unless it names one), followed as a container's is."""
-        launch.commands = self._follow([_Item(*item) for item in argv], image, launch, (), 0)
+        launch.commands = self._follow([Item(*item) for item in argv], image, launch, (), 0)
 
     def follow_text(self, launch: Launch, script: str, origin: Origin, shell_name: str,
                     image=None) -> None:
@@ -391,7 +321,7 @@ class Resolver:
             command.from_file = True
         launch.commands = self._expand(commands, [], image, launch, (), 1)
 
-    def _instruction_items(self, image, keyword: str) -> list[_Item] | None:
+    def _instruction_items(self, image, keyword: str) -> list[Item] | None:
         """Exec-form items of the image's ENTRYPOINT/CMD ([] when absent, None when shell form
         or when the image is unknown)."""
         if image is None:
@@ -413,7 +343,7 @@ class Resolver:
         launch.hops.append(Hop(f"{where} runs image {container.image}, built by "
                                f"{parsed.source.path}", container.span))
         launch.hops.append(Hop(f"{parsed.source.path} starts {instruction.args[:60]}",
-                               _fallback(parsed.source, instruction)))
+                               fallback_span(parsed.source, instruction)))
         launch.commands = self._shell_form(parsed, stage, instruction, image, launch)
         return launch
 
@@ -425,7 +355,7 @@ class Resolver:
                 commands += self._expand(split, [], image, launch, (), 0)
         return commands
 
-    def _follow(self, items: list[_Item], image, launch: Launch, hold: _Hold,
+    def _follow(self, items: list[Item], image, launch: Launch, hold: _Hold,
                 depth: int) -> list[SimpleCommand]:
         """The commands an argv runs: through inits, ``sh -c`` and scripts."""
         while items and os.path.basename(items[0].text) in INITS and not items[0].dynamic:
@@ -445,7 +375,7 @@ class Resolver:
         script = shell.shell_script(argv)
         if script is not None:
             name, index = script
-            commands = split_script_item(argv[index], origin, name, index)
+            commands = split_script(argv[index], origin, name, index)
             if commands is None:
                 return []
             # sh -c SCRIPT NAME ARGS...: NAME is $0 and ARGS are "$@"
@@ -468,7 +398,7 @@ class Resolver:
         return self._expand([command], [], image, launch, hold, depth)
 
     def _script(self, located: tuple[SourceFile, str], program: str, run_by: str | None,
-                rest: list[_Item], image, launch: Launch, hold: _Hold,
+                rest: list[Item], image, launch: Launch, hold: _Hold,
                 depth: int) -> list[SimpleCommand] | None:
         """The commands of a shell script; None when it is not one (a Python script ...)."""
         found, how = located
@@ -503,7 +433,7 @@ class Resolver:
                                command.origin.span(command.words[0])))
         return self._expand(nested, [], image, launch, hold + (command,), depth)
 
-    def _expand(self, commands: list[SimpleCommand], rest: list[_Item], image, launch: Launch,
+    def _expand(self, commands: list[SimpleCommand], rest: list[Item], image, launch: Launch,
                 hold: _Hold, depth: int) -> list[SimpleCommand]:
         """Mark what a script's shell holds, and follow ``"$@"`` and the scripts it runs."""
         out: list[SimpleCommand] = []
@@ -523,8 +453,8 @@ class Resolver:
             if words[0].name == "su" and "-c" in [w.text for w in words[1:-1]]:
                 out += self._su(command, image, launch, hold, depth)
             elif dollar_at is not None and rest:
-                around = [_Item(w.text, command.origin, w) for w in words[:dollar_at]]
-                after = [_Item(w.text, command.origin, w) for w in words[dollar_at + 1:]]
+                around = [Item(w.text, command.origin, w) for w in words[:dollar_at]]
+                after = [Item(w.text, command.origin, w) for w in words[dollar_at + 1:]]
                 shown = " ".join(i.text for i in around + rest)[:60]
                 launch.hops.append(Hop(f"which execs {shown}" if command.exec_ else
                                        f"which runs {shown} without exec",
@@ -542,7 +472,7 @@ class Resolver:
                     where = command.origin.span(words[at])
                     launch.hops.append(Hop(f"{where.path} runs {words[at].text}"
                                            + ("" if hands_over else " without exec"), where))
-                    rest_items = [_Item(w.text, command.origin, w) for w in words[at + 1:]]
+                    rest_items = [Item(w.text, command.origin, w) for w in words[at + 1:]]
                     out += self._script(found, words[at].text, run_by, rest_items, image,
                                         launch, child, depth) or []
         return out
@@ -581,41 +511,3 @@ def _nested(command: SimpleCommand, word: Word, shell_name: str) -> list[SimpleC
     if source.text[start:start + len(word.text)] != word.text:
         return None
     return split_script(word.text, ScriptText(source, word.text, start, origin.span(word)), shell_name)
-
-
-def copied_from(stage: Stage, target: str) -> list[tuple[str, Instruction]]:
-    """Build-context paths that the stage's COPY/ADD may have put at ``target``, the last COPY
-    first; the caller keeps those that exist in the build context.
-
-    A destination ending in ``/``, the working directory (``COPY start.sh .``) or a COPY of several
-    sources is a directory that receives each file; a source that is a directory
-    (``COPY ./bin ./bin/``) gives its *contents*, so both readings are candidates. Relative
-    destinations are taken against the stage's final WORKDIR (an approximation)."""
-    found = []
-    workdir = posixpath.normpath(stage.workdir or "/")
-    for sources, dest, instruction in reversed(stage.copies):
-        dest_abs = posixpath.normpath(posixpath.join(workdir, dest))
-        prefix = dest_abs.rstrip("/") + "/"  # "/" for COPY x /
-        into_directory = dest.endswith("/") or len(sources) > 1 or dest_abs == workdir
-        for source in sources:
-            if source.rstrip("/") in (".", ""):  # COPY . /app: the whole context
-                if target.startswith(prefix):
-                    found.append((target[len(prefix):], instruction))
-                continue
-            if into_directory and prefix + posixpath.basename(source.rstrip("/")) == target:
-                found.append((source, instruction))
-            elif dest_abs == target:
-                found.append((source, instruction))
-            if target.startswith(prefix):  # a directory's contents (COPY ./bin ./bin/)
-                found.append((posixpath.join(source, target[len(prefix):]), instruction))
-    return found
-
-
-def split_script_item(script: str, origin: Origin, shell_name: str, item: int) -> list[SimpleCommand] | None:
-    try:
-        commands = shell.split(script, shell=shell_name, item=item)
-    except shell.ShellSyntaxError:
-        return None
-    for command in commands:
-        command.origin = origin
-    return commands

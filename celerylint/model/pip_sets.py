@@ -4,8 +4,6 @@ scripts no container starts (host set-up and deploy scripts)."""
 
 from __future__ import annotations
 
-import re
-
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
 from celerylint.model.origins import ScriptText
@@ -67,9 +65,6 @@ def pip_set(command: shell.SimpleCommand, label: str, python: str | None, python
                           python_source if python else "", allow_pre=parsed.allow_pre)
 
 
-_RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
-
-
 def dockerfile_sets(parsed: Dockerfile) -> list[RequirementSet]:
     """One requirement set per ``pip install`` in a RUN (shell form, exec form or heredoc)."""
     sets = []
@@ -91,7 +86,7 @@ def dockerfile_sets(parsed: Dockerfile) -> list[RequirementSet]:
                             for c in commands)
                 continue
             # (script, function from an offset in it to a file position)
-            base = _RUN_FLAGS.match(instruction.text).end()  # RUN --mount=... pip install ...
+            base = dockerfile.RUN_FLAGS.match(instruction.text).end()  # RUN --mount=... pip install ...
             scripts = [(instruction.text[base:],
                         lambda offset, i=instruction, b=base: i.position(offset + b))]
             for heredoc in instruction.heredocs:

@@ -27,6 +27,8 @@ JSON_FORM = frozenset({"RUN", "CMD", "ENTRYPOINT", "SHELL", "COPY", "ADD", "VOLU
 _HEREDOC = re.compile(r"<<(-?)(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 _DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=(.*)$")  # value stripped after
 _PYTHON_TAG = re.compile(r"(?:^|[^0-9.])(?:python-?)?(3)\.(\d{1,2})(?![0-9])")
+#: The flags of a RUN before its command (``RUN --mount=type=cache,target=/root/.cache``).
+RUN_FLAGS = re.compile(r"(?:\s*--\S+|\s*\\\n)*\s*")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}$\n]{0,4096}))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
