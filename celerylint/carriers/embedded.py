@@ -58,19 +58,20 @@ class OffsetMap:
         return piece.real_end if end else piece.real
 
     def literal(self, start: int, end: int) -> bool:
-        """Whether ``[start, end)`` (or the place ``start`` when empty) lies in literal pieces."""
+        """Whether ``[start, end)`` lies in literal pieces only; for an insertion (``start ==
+        end``), whether the place is inside or at the edge of a literal piece."""
         i = bisect_right(self._starts, start) - 1
         if i < 0:
             return False
-        while i < len(self.pieces):
+        if start == end:
+            return any(p.literal and p.start <= start <= p.end
+                       for p in self.pieces[max(i - 1, 0):i + 1])
+        while i < len(self.pieces) and self.pieces[i].start < end:
             piece = self.pieces[i]
-            if not piece.literal and piece.start < max(end, start + 1) and piece.end > start:
-                if not (start == end and piece.start == start):
-                    return False
-            if piece.end >= end:
-                return piece.literal or start == end == piece.start
+            if not piece.literal and piece.end > start:
+                return False
             i += 1
-        return False
+        return True
 
     def then(self, outer: "OffsetMap") -> "OffsetMap":
         """This map followed by ``outer`` (which maps this map's source to its own source)."""
