@@ -131,3 +131,21 @@ def test_scripts_run_by_a_shell_or_from_the_working_directory_are_followed(tmp_p
     })
     assert [(d.name, d.path.replace("\\", "/").rsplit("/", 1)[-1]) for d in lint(tmp_path)] == [
         ("worker-detached", "boot.sh")]
+
+
+def test_a_bash_array_of_arguments_is_expanded_where_it_is_written(tmp_path):
+    """`ARGS=(...)`, `ARGS+=(...)` then `exec celery "${ARGS[@]}"`: the finding is on the array
+    line that writes --detach, and the fix edits it there."""
+    from conftest import cli, write
+
+    write(tmp_path, {
+        "bin/boot-worker": '#!/bin/bash\nARGS=(-A shop worker --concurrency=2)\n'
+                           'ARGS+=(--detach)\nexec celery "${ARGS[@]}"\n',
+        "k8s.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n"
+                    "  - {name: w, image: registry.example.com/shop/app:1,"
+                    " command: [/app/bin/boot-worker]}\n",
+    })
+    assert [(d.name, d.span.line) for d in lint(tmp_path)] == [("worker-detached", 3)]
+    cli("check", "--fix", ".", cwd=tmp_path)
+    assert "--detach" not in (tmp_path / "bin/boot-worker").read_text()
+    assert lint(tmp_path) == []

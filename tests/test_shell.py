@@ -506,3 +506,12 @@ def test_heredoc_with_tab_stripping_and_redirect_target():
     second, third = commands[1], commands[2]
     assert script[second.heredocs[0].start:second.heredocs[0].end] == "one\n"
     assert third.heredocs[0].start == third.heredocs[0].end == len(script)  # never closed
+
+
+def test_bash_arrays_keep_their_items_as_words():
+    script = 'A=(-A "shop app" worker)\nA+=(--detach)\nB=(x=(y))\n'
+    first, second, third = split(script)
+    assert [w.text for w in first.assignments[0].array] == ["-A", "shop app", "worker"]
+    assert script[first.assignments[0].array[0].start:first.assignments[0].array[0].end] == "-A"
+    assert [w.text for w in second.assignments[0].array] == ["--detach"]
+    assert third.assignments[0].array == []  # arrays do not nest: not read deeper

@@ -437,6 +437,7 @@ class Resolver:
                 hold: _Hold, depth: int) -> list[SimpleCommand]:
         """Mark what a script's shell holds, and follow ``"$@"`` and the scripts it runs."""
         out: list[SimpleCommand] = []
+        _arrays(commands)
         for command in commands:
             command.holders = list(hold)
             if command.shell is not None:
@@ -476,6 +477,26 @@ class Resolver:
                     out += self._script(found, words[at].text, run_by, rest_items, image,
                                         launch, child, depth) or []
         return out
+
+
+def _arrays(commands: list[SimpleCommand]) -> None:
+    """``"${ARGS[@]}"`` replaced by the items of the bash array the script set before
+    (``ARGS=(-A shop worker)``), each written where the array writes it."""
+    arrays: dict[str, list[Word]] = {}
+    for command in commands:
+        for word in command.assignments:
+            if word.array is not None:
+                head = word.text.split("=", 1)[0]  # NAME, or NAME+ for NAME+=(more)
+                name = head.rstrip("+")
+                arrays[name] = (arrays.get(name, []) if head.endswith("+") else []) + word.array
+        if not arrays or not any(w.dynamic and w.text.endswith("[@]}") for w in command.words):
+            continue
+        words: list[Word] = []
+        for word in command.words:
+            name = word.text[2:-4] if word.text.startswith("${") and word.text.endswith("[@]}") \
+                else None
+            words.extend(arrays[name] if word.dynamic and name in arrays else [word])
+        command.words = words
 
 
 def _workdir(launch: Launch) -> str | None:

@@ -35,6 +35,7 @@ _SPECIAL = frozenset("$`&|;<>()\n")
 
 
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+_ARRAY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\+?=")
 
 
 def is_python(program: str) -> bool:
@@ -59,6 +60,7 @@ class Word:
     end: int
     item: int = 0
     dynamic: bool = False
+    array: list["Word"] | None = None  # the items of a bash array assignment ``NAME=(a b)``
 
     @property
     def name(self) -> str:
@@ -257,6 +259,18 @@ def tokenize(text: str, item: int = 0) -> list[Word | str | Heredoc]:
             buf.append(c)
             i += 1
             continue
+        if c == "(" and start >= 0 and _ARRAY_NAME.fullmatch("".join(buf)):
+            end = _scan_paren(text, i)  # NAME=(a b c): a bash array, items split as words
+            inner = text[i + 1:end - 1]
+            items = [] if "(" in inner else [  # arrays do not nest: never recurse deeper
+                w for w in tokenize(inner, item) if isinstance(w, Word)]
+            for word in items:
+                word.start, word.end = word.start + i + 1, word.end + i + 1
+            buf.append(text[i:end])
+            i = end
+            flush()
+            tokens[-1].array = items  # type: ignore[union-attr]
+            continue
         end = _substitution_end(text, i)
         if end is not None:
             if start < 0:
@@ -395,6 +409,8 @@ def split(text: str, shell: str | None = "sh", item: int = 0) -> list[SimpleComm
 
 def _is_assignment(word: Word) -> bool:
     name, eq, _ = word.text.partition("=")
+    if word.array is not None and name.endswith("+"):
+        name = name[:-1]  # NAME+=(more items)
     return bool(eq) and name.replace("_", "a").isalnum() and not name[0].isdigit()
 
 
