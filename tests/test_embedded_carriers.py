@@ -81,6 +81,8 @@ def test_ansible_role_templates_map_to_the_j2_lines_and_fix_there(tmp_path):
     cli("check", "--fix", ".", cwd=work)
     worker = (work / "roles/celery/templates/worker.yaml.j2").read_text()
     assert '"--concurrency=2"]' in worker and "{{ celery_app }}" in worker
+    beat = (work / "roles/celery/templates/beat.yaml.j2").read_text()
+    assert beat.endswith("  strategy:\n    type: Recreate\n") and "{% endif %}" in beat
     assert cli("check", ".", cwd=work).returncode == 0
 
 

@@ -64,14 +64,23 @@ class OffsetMap:
         if i < 0:
             return False
         if start == end:
-            return any(p.literal and p.start <= start <= p.end
-                       for p in self.pieces[max(i - 1, 0):i + 1])
+            return self.insertion(start) is not None
         while i < len(self.pieces) and self.pieces[i].start < end:
             piece = self.pieces[i]
             if not piece.literal and piece.end > start:
                 return False
             i += 1
         return True
+
+    def insertion(self, offset: int) -> int | None:
+        """Where text inserted at ``offset`` goes in the source: inside or at the start of a
+        literal piece (after a line's indentation in an embedding that adds some), else at the
+        end of the literal piece before it; None inside computed text."""
+        i = bisect_right(self._starts, offset) - 1
+        for piece in reversed(self.pieces[max(i - 1, 0):i + 1]):
+            if piece.literal and piece.start <= offset <= piece.end:
+                return piece.real + offset - piece.start
+        return None
 
     def then(self, outer: "OffsetMap") -> "OffsetMap":
         """This map followed by ``outer`` (which maps this map's source to its own source)."""
@@ -132,8 +141,10 @@ class EmbeddedMap(SourceMap):
         start, end = edit.start, edit.end
         if not self.offsets.literal(start, end):
             return None
-        real_start = self.offsets.real(start)
-        real_end = self.offsets.real(end, end=True) if end > start else real_start
+        if end > start:
+            real_start, real_end = self.offsets.real(start), self.offsets.real(end, end=True)
+        else:
+            real_start = real_end = self.offsets.insertion(start)
         if self.source.text[real_start:real_end] != self.text.text[start:end]:
             return None  # not one stretch of the file (a line break the embedding adds)
         new = self.escape(edit.content)

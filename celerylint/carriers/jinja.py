@@ -9,9 +9,11 @@ which every later step treats as an unknown value.
 Text with only ``{{ expression }}`` constructs (the common case in playbooks) is rendered one
 expression at a time, so each output maps exactly: literal text stays literal (findings and fixes
 keep their columns) and each expression's output maps to the ``{{ ... }}`` that wrote it. Text
-with statements (``{% if %}``, ``{% for %}``) is rendered whole, and maps as one computed piece:
-its findings land on the text's first line, without fixes. Loops, macros and includes are not
-rendered at all (the text is then unknown): they are how a hostile template would hang the run.
+with statements (``{% if %}``) is rendered whole, with Ansible's ``trim_blocks``, and its lines
+are aligned with the template's as Helm's are (``templatemap``): a line written as is maps
+exactly, a line with ``{{ }}`` maps its literal stretches exactly and each construct to itself.
+Loops, macros and includes are not rendered at all (the text is then unknown): they are how a
+hostile template would hang the run.
 """
 
 from __future__ import annotations
@@ -61,7 +63,8 @@ def _build():
                 raise jinja2.exceptions.SecurityError("product too large")
             return left * right
 
-    env = Bounded(undefined=Unknown, autoescape=False, keep_trailing_newline=True)
+    env = Bounded(undefined=Unknown, autoescape=False, keep_trailing_newline=True,
+                  trim_blocks=True)  # as Ansible's template module does
     env.filters.update({
         "quote": lambda value: shlex.quote(str(value)),
         "bool": lambda value: str(value).lower() in ("1", "true", "yes", "on", "y"),
@@ -86,7 +89,7 @@ def render(text: str, variables: dict[str, Any]) -> tuple[str, OffsetMap] | None
         output = _render_whole(text, variables)
         if output is None:
             return None
-        return output, OffsetMap([Piece(0, len(output), 0, len(text), False)])
+        return output, _aligned(text, output)
     pieces: list[Piece] = []
     out: list[str] = []
     length = last = 0
@@ -108,6 +111,43 @@ def render(text: str, variables: dict[str, Any]) -> tuple[str, OffsetMap] | None
     out.append(text[last:])
     pieces.append(Piece(length, length + len(text) - last, last, len(text), True))
     return "".join(out), OffsetMap(pieces)
+
+
+def _aligned(template: str, output: str) -> OffsetMap:
+    """The map of a whole render, line by line (``templatemap.TemplateMap``)."""
+    from celerylint.carriers.templatemap import TemplateMap
+
+    lines = TemplateMap(template, output)
+    starts = [0]
+    for row in lines.lines[:-1]:
+        starts.append(starts[-1] + len(row) + 1)
+    pieces: list[Piece] = []
+    rows = output.split("\n")
+    at = 0
+    for number, row in enumerate(rows, start=1):
+        length = len(row) + (1 if number < len(rows) else 0)
+        if not length:
+            continue  # the empty end after the last line break: nothing to map
+        origin = lines.origin(number)
+        if not origin.line:
+            pieces.append(Piece(at, at + length, 0, len(template), False))
+        elif origin.literal and lines.lines[origin.line - 1] == row:
+            base = starts[origin.line - 1]
+            pieces.append(Piece(at, at + length, base, base + length, True))
+        else:
+            base = starts[origin.line - 1]
+            written = len(lines.lines[origin.line - 1])
+            parts = lines.pieces(number, row)
+            if not parts:  # the output of include, a filter ...: the construct's whole line
+                pieces.append(Piece(at, at + length, base, base + written, False))
+            for part in parts:
+                pieces.append(Piece(at + part.start, at + part.end, base + part.template_start,
+                                    base + part.template_end, part.literal))
+            if parts and length > len(row):  # the line break, as written
+                pieces.append(Piece(at + len(row), at + length, base + written,
+                                    base + written + 1, True))
+        at += length
+    return OffsetMap(pieces)
 
 
 def _name(construct: str) -> str:
