@@ -149,3 +149,17 @@ def test_a_bash_array_of_arguments_is_expanded_where_it_is_written(tmp_path):
     cli("check", "--fix", ".", cwd=tmp_path)
     assert "--detach" not in (tmp_path / "bin/boot-worker").read_text()
     assert lint(tmp_path) == []
+
+
+def test_bash_arrays_are_not_expanded_in_sh_scripts(tmp_path):
+    """dash and ash have no arrays: such a script fails before celery starts, whatever the
+    array says, so its items are not read as celery's arguments."""
+    from conftest import write
+
+    write(tmp_path, {
+        "bin/boot-worker": '#!/bin/sh\nARGS=(-A shop worker --detach)\nexec celery "${ARGS[@]}"\n',
+        "k8s.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: w}\nspec:\n  containers:\n"
+                    "  - {name: w, image: registry.example.com/shop/app:1,"
+                    " command: [/app/bin/boot-worker]}\n",
+    })
+    assert lint(tmp_path) == []

@@ -26,6 +26,9 @@ from celerylint.carriers.embedded import OffsetMap, Piece
 
 MAX_OUTPUT = 1_000_000
 MAX_PRODUCT = 100_000  # the largest string or list a * or ** may build
+#: Templates with statements longer than this map as one piece (first line, no fixes): the line
+#: aligner may search the whole template for a line it cannot place.
+MAX_ALIGNED_LINES = 2_000
 _CONSTRUCT = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 _UNSAFE_STATEMENT = re.compile(r"\{%-?\s*(for|macro|call|include|import|from|extends|block)\b")
 
@@ -89,6 +92,8 @@ def render(text: str, variables: dict[str, Any]) -> tuple[str, OffsetMap] | None
         output = _render_whole(text, variables)
         if output is None:
             return None
+        if text.count("\n") > MAX_ALIGNED_LINES:  # the aligner searches: keep it bounded
+            return output, OffsetMap([Piece(0, len(output), 0, len(text), False)])
         return output, _aligned(text, output)
     pieces: list[Piece] = []
     out: list[str] = []

@@ -44,6 +44,7 @@ class Expansion:
     written: str
     name: str | None  # the variable; None for a command substitution or arithmetic
     value: str | None
+    assigned: bool = False  # the script sets the variable (value None: to what it computes)
 
 
 @dataclass
@@ -55,13 +56,9 @@ class HeredocManifest:
     heredoc: Heredoc
     opener: Span  # ``<<EOF`` as written in the file
     opener_offsets: tuple[int, int]  # in the file
+    opener_text: str  # ``<<EOF`` as the shell reads it
     expansions: list[Expansion] = field(default_factory=list)
     escapes: bool = False  # the body has backslash escapes that quoting would change
-
-    @property
-    def opener_text(self) -> str:
-        start, end = self.opener_offsets
-        return self.map.source.text[start:end]
 
 
 @dataclass
@@ -156,14 +153,11 @@ def _manifest(text: str, heredoc: Heredoc, variables: dict[str, str | None], to_
     generated = SourceFile(f"{source.path}@{tag}{line}", src.YAML, produced, None,
                            project=source.project)
     escape = _escape_unquoted if not heredoc.quoted else (lambda value: value)
-    opener_end = heredoc.operator + len("<<-" if heredoc.strip_tabs else "<<")
-    rest = text[opener_end:]
-    opener_end += len(rest) - len(rest.lstrip(" \t"))
-    opener_end = text.find(heredoc.delimiter, opener_end) + len(heredoc.delimiter)
-    start, end = to_file.real(heredoc.operator), to_file.real(opener_end, end=True)
+    start, end = to_file.real(heredoc.operator), to_file.real(heredoc.opener_end, end=True)
     opener = Span(source.path, *source.position(start), *source.position(end))
     return HeredocManifest(generated, EmbeddedMap(generated, source, offsets, escape, opener),
-                           heredoc, opener, (start, end), expansions, escapes)
+                           heredoc, opener, (start, end),
+                           text[heredoc.operator:heredoc.opener_end], expansions, escapes)
 
 
 def _escape_unquoted(text: str) -> str:
@@ -178,6 +172,7 @@ def _body(text: str, heredoc: Heredoc, variables: dict[str, str | None]
     expansions: list[Expansion] = []
     escapes = False
     length = 0
+    unclosed: set[str] = set()  # openers found unterminated once: never scanned again
 
     def literal(start: int, end: int) -> None:
         nonlocal length
@@ -219,7 +214,7 @@ def _body(text: str, heredoc: Heredoc, variables: dict[str, str | None]
                     i += 2
                 run = i
                 continue
-            end, name = _expansion_end(text, i, stop) if c in "$`" else (None, None)
+            end, name = _expansion_end(text, i, stop, unclosed) if c in "$`" else (None, None)
             if end is None:
                 i += 1
                 continue
@@ -230,32 +225,44 @@ def _body(text: str, heredoc: Heredoc, variables: dict[str, str | None]
                 computed(value, i, end)
             else:
                 literal(i, end)
-            expansions.append(Expansion(start, length, text[i:end], name, value))
+            expansions.append(Expansion(start, length, text[i:end], name, value,
+                                        name is not None and name in variables))
             i = run = end
         literal(run, line_end)
         i = line_end
     return "".join(out), pieces, expansions, escapes
 
 
-def _expansion_end(text: str, i: int, stop: int) -> tuple[int | None, str | None]:
+def _expansion_end(text: str, i: int, stop: int, unclosed: set[str]
+                   ) -> tuple[int | None, str | None]:
     """End of the expansion at ``i`` (``$NAME``, ``${...}``, ``$(...)``, backquotes) and the
-    variable it reads, or (None, None) when ``$`` is an ordinary character there."""
+    variable it reads, or (None, None) when ``$`` is an ordinary character there, or opens
+    something never closed (an opener found unclosed joins ``unclosed``: later ones of the same
+    kind are not scanned again, which keeps a hostile body linear)."""
+    following = text[i + 1:i + 2] if text[i] == "$" else "`"
+    if following in unclosed:
+        return None, None
     if text[i] == "`":
         j = text.find("`", i + 1, stop)
-        return (j + 1, None) if j > 0 else (stop, None)
-    following = text[i + 1:i + 2]
+        if j < 0:
+            unclosed.add("`")
+        return (j + 1, None) if j > 0 else (None, None)
     if following == "{":
         j = text.find("}", i + 2, stop)
         if j < 0:
-            return stop, None
+            unclosed.add("{")
+            return None, None
         match = _NAME.match(text, i + 2, j)
         return j + 1, match.group(0) if match else None
     if following == "(":
-        try:  # an unterminated one ends the text, so a hostile body scans it once
+        try:
             end = shell._substitution_end(text, i)
         except ShellSyntaxError:
-            return stop, None
-        return (end, None) if end is not None and end <= stop else (stop, None)
+            end = None
+        if end is None or end > stop:
+            unclosed.add("(")  # unterminated: the shell fails there; nothing to report
+            return None, None
+        return end, None
     match = _NAME.match(text, i + 1, stop)
     if match:
         return match.end(), match.group(0)

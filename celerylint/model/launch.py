@@ -484,6 +484,8 @@ def _arrays(commands: list[SimpleCommand]) -> None:
     (``ARGS=(-A shop worker)``), each written where the array writes it."""
     arrays: dict[str, list[Word]] = {}
     for command in commands:
+        if command.shell not in ("bash", "zsh", "ksh", "mksh"):
+            continue  # sh (dash, ash) has no arrays: the script fails before celery runs
         for word in command.assignments:
             if word.array is not None:
                 head = word.text.split("=", 1)[0]  # NAME, or NAME+ for NAME+=(more)

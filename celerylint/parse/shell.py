@@ -78,8 +78,10 @@ class Heredoc:
     quoted: bool  # any quoting of the delimiter turns every expansion off
     strip_tabs: bool  # ``<<-``: leading tabs go, from body lines and the delimiter line
     operator: int  # offset of the ``<<`` in the script
+    opener_end: int = -1  # offset after the delimiter word (``<<'EOF'``)
     start: int = -1
     end: int = -1
+    closed: bool = False  # its delimiter line came (else the body runs to the end)
 
 
 @dataclass
@@ -290,7 +292,7 @@ def tokenize(text: str, item: int = 0) -> list[Word | str | Heredoc]:
             if redirect in ("<<", "<<-"):
                 operator = i - len(redirect)
                 delimiter, quoted, i = _heredoc_delimiter(text, i)
-                heredoc = Heredoc(delimiter, quoted, redirect == "<<-", operator)
+                heredoc = Heredoc(delimiter, quoted, redirect == "<<-", operator, i)
                 heredocs.append(heredoc)
                 tokens.append(heredoc)
             continue
@@ -334,6 +336,7 @@ def _skip_heredocs(text: str, i: int, heredocs: list[Heredoc]) -> int:
             line = text[i:] if j < 0 else text[i:j]
             if (line.lstrip("\t") if heredoc.strip_tabs else line) == heredoc.delimiter:
                 heredoc.end = i
+                heredoc.closed = True
                 i = len(text) if j < 0 else j + 1
                 break
             i = len(text) if j < 0 else j + 1
