@@ -49,7 +49,8 @@ def test_launcher_files_are_told_by_name_and_place():
         "Procfile": "procfile", "app/Procfile.dev": "procfile", "Procfile.md": None,
         "supervisord.conf": "supervisord", "etc/supervisor/conf.d/celery.conf": "supervisord",
         "docker/supervisor-worker.conf": "supervisord", "deploy/conf.d/x.conf": "supervisord",
-        "etc/nginx/nginx.conf": None, "templates/supervisor/celery.conf.j2": None,
+        "etc/nginx/nginx.conf": "supervisord",  # read, then dropped: no [program:x]
+        "deploy/celery.conf": "supervisord", "templates/supervisor/celery.conf.j2": None,
         "rootfs/etc/s6-overlay/s6-rc.d/svc-worker/run": "s6",
         "etc/services.d/celery/run": "s6", "etc/sv/celery/run": "runit",
         "service/celery/run": "runit", "bin/run": None, "scripts/run": None,
@@ -381,3 +382,14 @@ def test_an_s6_type_file_that_is_a_fifo_is_never_opened_for_reading(tmp_path):
     started = time.monotonic()
     found, _ = launches(tmp_path)
     assert "s6 service 'svc-worker'" in found and time.monotonic() - started < 30
+
+
+def test_any_conf_file_with_programs_is_read_and_other_conf_files_stay_quiet(tmp_path):
+    write(tmp_path, {
+        "deploy/celery.conf": "[program:celery]\ncommand=/srv/venv/bin/celery -A shop worker"
+                              " --detach\nstopasgroup=true\n",
+        "nginx/nginx.conf": "events { worker_connections 1024; }\nhttp { server { listen 80; } }\n",
+        "redis/redis.conf": "bind 0.0.0.0\nmaxmemory-policy allkeys-lru\n",
+        "mysql/my.conf": "[mysqld]\nport=3306\n",
+    })
+    assert [(f[0], f[2]) for f in findings(tmp_path)] == [("worker-detached", "deploy/celery.conf")]

@@ -17,10 +17,10 @@ READ = ["k8s/worker.yaml", "compose.yml", "Dockerfile", "docker/Dockerfile.worke
         "requirements/prod.txt", "requirements-dev.in", "pyproject.toml", "setup.cfg",
         "Pipfile", "Pipfile.lock", "poetry.lock", "uv.lock", "scripts/deploy-celery.sh",
         "Procfile", "Procfile.dev", "deploy/celery.service", "etc/supervisor/conf.d/celery.conf",
-        "supervisord.conf", "rootfs/etc/s6-overlay/s6-rc.d/worker/run",
+        "supervisord.conf", "deploy/celery.conf", "rootfs/etc/s6-overlay/s6-rc.d/worker/run",
         "etc/services.d/beat/run", "docker-entrypoint.sh", "bin/start-worker",
         "compose/production/django/celery/worker/start"]
-NOT_READ = ["README.md", "app/tasks.py", "setup.py", "templates/celery.j2", "nginx.conf",
+NOT_READ = ["README.md", "app/tasks.py", "setup.py", "templates/celery.j2",
             "bin/run", "docs/start"]
 
 

@@ -4,9 +4,8 @@
 reads the ones named here and turns them into launches:
 
 - ``Procfile`` and ``Procfile.<variant>`` (Heroku, Dokku, honcho, foreman);
-- supervisord files: ``supervisord.conf``, any ``*.conf`` whose name says supervisor, and
-  ``*.conf`` in a ``supervisor``/``supervisord`` folder or a ``conf.d`` folder (read only when
-  they hold supervisord sections: nginx keeps a ``conf.d`` too);
+- supervisord files: any ``*.conf`` (``supervisord.conf``, ``deploy/celery.conf``), read as one
+  only when it holds ``[program:x]`` sections (nginx and redis files do not);
 - s6 and runit ``run`` files: ``<svc>/run`` below ``s6-rc.d``, ``services.d``, ``sv`` or
   ``service`` (s6-overlay's ``/etc/s6-overlay/s6-rc.d/<svc>/run``, its legacy
   ``/etc/services.d/<svc>/run``, runit's ``/etc/sv/<svc>/run``);
@@ -53,9 +52,7 @@ def launcher_of(path: str | PurePath) -> str | None:
         return PROCFILE
     if lower.endswith(".service"):
         return SYSTEMD
-    if lower.endswith(".conf") and ("supervisor" in lower or any(
-            f in ("supervisor", "supervisord") for f in folders) or
-            (folders and folders[-1] == "conf.d")):
+    if lower.endswith(".conf"):  # read only if it holds [program:x] (nginx, redis ... do not)
         return SUPERVISORD
     if name == "run" and len(folders) >= 2:
         if folders[-2] in _S6_DIRS or any(f.startswith("s6") for f in folders):

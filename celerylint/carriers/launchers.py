@@ -175,25 +175,26 @@ def add(deployment, resolver: Resolver) -> None:
 
     images = Images(deployment.dockerfiles, resolver.scope)
     entry_scripts = []
-    for source in list(deployment.sources):
+    dropped: set[int] = set()  # files that are not launchers after all (one pass to remove)
+    for source in deployment.sources:
         kind = names.launcher_of(source.path)
         if kind is None or source.kind not in (src.LAUNCHER, src.SCRIPT):
             continue
         if kind in (names.SUPERVISORD, names.SYSTEMD) and _template(source.text):
-            deployment.sources.remove(source)  # a Jinja template (Ansible): not read as it is
+            dropped.add(id(source))  # a Jinja template (Ansible): not read as it is
             continue
         if kind == names.PROCFILE:
             deployment.launches += procfile.launches(source, resolver)
         elif kind == names.SUPERVISORD:
             found, problems, is_supervisord = supervisord.launches(source, resolver, images)
-            if not is_supervisord:  # a conf.d file of nginx or another program: not ours
-                deployment.sources.remove(source)
+            if not is_supervisord:  # nginx's, redis's ... .conf: not ours
+                dropped.add(id(source))
             deployment.launches += found
             deployment.problems += problems
         elif kind == names.SYSTEMD:
             found, problems, is_unit = systemd.launches(source, resolver)
             if not is_unit:
-                deployment.sources.remove(source)
+                dropped.add(id(source))
             deployment.launches += found
             deployment.problems += problems
         elif kind in (names.S6, names.RUNIT):
@@ -202,6 +203,8 @@ def add(deployment, resolver: Resolver) -> None:
                 deployment.launches.append(found)
         elif kind == names.ENTRY_SCRIPT:
             entry_scripts.append(source)
+    if dropped:
+        deployment.sources[:] = [s for s in deployment.sources if id(s) not in dropped]
     reached = {s.path for launch in deployment.launches for s in launch.sources}
     for source in entry_scripts:
         if source.path not in reached:
