@@ -6,7 +6,7 @@ kebab-case), ``SEVERITY``, ``SUMMARY`` (one line), ``FIXABLE`` when it proposes 
 ``check(context)``, a generator of ``Finding``\\ s.
 
 Families: CL0xx input problems, CL1xx beat, CL2xx worker pool, CL3xx probes, CL4xx dependencies,
-CL5xx how processes start and stop, CL6xx queues and brokers.
+CL5xx how processes start and stop, CL6xx queues and brokers, CL7xx exposure and secrets.
 """
 
 #: Module names in code order; the registry is explicit so that output order never depends on
