@@ -28,6 +28,7 @@ MODULES = (
     "probe_http_auth",
     "probe_no_op",
     "dependency_conflict",
+    "pool_package_missing",
     "worker_detached",
     "signal_not_forwarded",
     "pip_install_at_start",
