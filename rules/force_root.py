@@ -1,9 +1,18 @@
 """force-root: `C_FORCE_ROOT` set, which switches off Celery's root check whatever its value.
 
 ## What it finds
-The environment variable `C_FORCE_ROOT` set to any non-empty value in a container (a manifest's
-`env`, a ConfigMap it loads, a compose service's `environment` or its `env_file`), including
-`"false"`, `"0"` and `"no"`.
+The environment variable `C_FORCE_ROOT` set to any non-empty value for a worker, including
+`"false"`, `"0"` and `"no"`: in a container (a manifest's `env`, a ConfigMap it loads, a compose
+service's `environment` or its `env_file`), in the image (Dockerfile `ENV`), or by the start
+(`export C_FORCE_ROOT=1` or `C_FORCE_ROOT=1 celery ...` in an entry script, a launcher's
+command). The message states the real risk, and the severity follows it:
+
+- error: the worker runs as root (`runAsUser: 0`, compose `user: root`, or an image whose last
+  `USER` is root or absent on a Docker Hub library base such as `python:3.12`) and accepts
+  pickle (`accept_content` of the app): it starts, and broker messages can run code as root;
+- warning: root with json only, or what it runs as or accepts cannot be read;
+- info: the worker runs as another user (`runAsUser`, `runAsNonRoot`, compose `user`, the
+  image's `USER`): the variable hides nothing today.
 
 ## Symptoms
 - None at start: that is the point. A worker running as root that accepts pickle would otherwise
@@ -24,12 +33,16 @@ mapping or list keeps another one; a line of an `env_file`).
 
 ## When it stays silent
 - `C_FORCE_ROOT` set to an empty string (Celery treats it as unset);
+- a script line `C_FORCE_ROOT=1` that is not exported (a shell variable celery never sees);
 - containers that run celery beat, Flower or other commands but no worker: only the worker calls
   `check_privileges` (`celery/apps/worker.py`), so the variable changes nothing there.
 
 ## References
 - `celery/platforms.py` (v5.6.3): `check_privileges`, `ROOT_DISALLOWED`; its only caller is
-  `celery/apps/worker.py` (`Worker.on_before_init`).
+  `celery/apps/worker.py` (`Worker.on_before_init`). Default `accept_content` is `['json']`
+  (Celery docs, Configuration, since 4.0).
+- Kubernetes docs, "Configure a Security Context for a Pod or Container" (`runAsUser`,
+  `runAsNonRoot`); Dockerfile reference, `USER` (the default user is root).
 - Celery docs, Security: https://docs.celeryq.dev/en/stable/userguide/security.html
 """
 
@@ -38,8 +51,9 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from celerylint.diagnostics import Applicability, Finding, Fix, Severity
+from celerylint.diagnostics import Applicability, Finding, Fix, Severity, Span
 from celerylint.engine import Context
+from celerylint.rules_support import launch_invocations
 from celerylint import sources as src
 from celerylint.fixes.yamledit import edit
 
@@ -53,21 +67,141 @@ SECURITY_SEVERITY = 6.5
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for container in context.deployment.containers(include_init=True):
-        variable = container.env.get("C_FORCE_ROOT")
-        if variable is None or not variable.value:
-            continue  # unset, empty, or from a Secret we cannot read
+    deployment = context.deployment
+    dockerfile_of = {id(stage): parsed for parsed in deployment.dockerfiles
+                     for stage in parsed.stages}
+    reported: set = set()
+    for container in deployment.containers(include_init=True):
         if container.celery and not any(i.is_worker or i.subcommand == "multi"
-                                         for i in container.celery):
+                                        for i in container.celery):
             continue  # only the worker checks privileges: beat and Flower never read it
-        shown = f'"{variable.value}"'
-        yield Finding(
-            variable.span,
-            f"C_FORCE_ROOT is set ({shown}) in {container.where}: Celery treats any non-empty "
-            "value as set, so a root worker accepting pickle starts anyway and broker messages "
-            "can run code as root",
-            "remove C_FORCE_ROOT and run the worker as a non-root user with the json serializer",
-            fix=_fix(container, variable, context.deployment))
+        variable = container.env.get("C_FORCE_ROOT")
+        if variable is not None:
+            if not variable.value:
+                continue  # empty (Celery: unset), or from a Secret we cannot read
+            found = (variable.value, variable.span, _fix(container, variable, deployment))
+        else:
+            found = _from_launch(container.launch, dockerfile_of)
+        if found is None or found[1] in reported:
+            continue
+        reported.add(found[1])
+        yield _finding(container.where, found, _root(container, container.launch),
+                       _accepts_pickle(container.app_config))
+    for launch, invocation in launch_invocations(deployment):  # images and launcher files
+        if launch.container is not None or not (invocation.is_worker or
+                                                invocation.subcommand == "multi"):
+            continue
+        found = _from_launch(launch, dockerfile_of)
+        if found is not None and found[1] not in reported:
+            reported.add(found[1])
+            project = invocation.command.origin.source_of(invocation.program).project
+            config = next((a for a in deployment.apps if a.module == invocation.app
+                           and a.project == project), None)
+            yield _finding(launch.describe(), found, _root(None, launch),
+                           _accepts_pickle(config))
+
+
+def _finding(where: str, found, root: str | None, pickle: bool | None) -> Finding:
+    """The message states the real risk: root or not, pickle or not."""
+    value, span, fix = found
+    if root is not None and root != "root":
+        risk = (f"the worker runs as {root}, so it hides nothing today, but a root image later "
+                "would start with no warning")
+        severity = Severity.INFO
+    elif root == "root" and pickle:
+        risk = ("the worker runs as root and accepts pickle: it starts anyway, and any broker "
+                "message can run code as root")
+        severity = Severity.ERROR
+    elif root == "root" and pickle is False:
+        risk = ("the worker runs as root: without pickle Celery would only warn, and with this "
+                "set, enabling pickle later lets broker messages run code as root")
+        severity = None
+    elif root == "root":
+        risk = ("the worker runs as root: if it accepts pickle, it starts anyway and broker "
+                "messages can run code as root")
+        severity = None
+    else:
+        risk = "a root worker accepting pickle starts anyway and broker messages can run code as root"
+        severity = None
+    return Finding(
+        span,
+        f'C_FORCE_ROOT is set ("{value}") for the worker in {where}: any non-empty value counts; '
+        + risk,
+        "remove C_FORCE_ROOT and run the worker as a non-root user with the json serializer",
+        severity=severity, fix=fix)
+
+
+def _from_launch(launch, dockerfile_of) -> tuple[str, object, None] | None:
+    """``C_FORCE_ROOT`` set by the image (Dockerfile ``ENV``) or by the start (``export`` or a
+    ``C_FORCE_ROOT=1 celery ...`` prefix in an entry script): (value, span, no fix)."""
+    if launch is None:
+        return None
+    for command in launch.commands:
+        exported = command.words[:1] and command.words[0].text == "export"
+        # ``export C_FORCE_ROOT=1``, or ``C_FORCE_ROOT=1 celery ...`` (a bare assignment line
+        # sets a shell variable that celery never sees)
+        words = command.words[1:] if exported else (command.assignments if command.words else [])
+        for word in words:
+            name, eq, value = word.text.partition("=")
+            if name == "C_FORCE_ROOT" and eq and value and not word.dynamic:
+                return value, command.origin.span(word), None
+    stage = launch.stage
+    if stage is None:
+        return None
+    parsed = dockerfile_of.get(id(stage))
+    for ancestor in reversed(stage.chain):
+        for instruction in reversed(ancestor.instructions):
+            if instruction.keyword == "ENV" and "C_FORCE_ROOT" in instruction.text:
+                value = ancestor.env.get("C_FORCE_ROOT")
+                if not value or parsed is None:
+                    return None
+                at = instruction.text.index("C_FORCE_ROOT")
+                start, end = instruction.position(at), instruction.position(at + 12)
+                return value, Span(parsed.source.path, *start, *end), None
+    return None
+
+
+def _root(container, launch) -> str | None:
+    """"root", another user ("user 10001"), or None when it cannot be told: the pod's or
+    container's securityContext, compose ``user``, then the image's last USER (a Docker Hub
+    library image without USER runs as root)."""
+    if container is not None:
+        if container.workload.carrier == "compose":
+            user = container.data.get("user")
+            if user is not None:
+                return _user(str(user))
+        else:
+            for context in (container.data.get("securityContext"),
+                            (container.workload.pod or {}).get("securityContext")):
+                if isinstance(context, dict):
+                    if isinstance(context.get("runAsUser"), int):
+                        return _user(str(context["runAsUser"]))
+                    if context.get("runAsNonRoot") is True:
+                        return "a non-root user (runAsNonRoot)"
+    stage = launch.stage if launch is not None else None
+    if stage is not None:
+        user = stage.user
+        if user:
+            return _user(user)
+        return "root" if "/" not in stage.root_image.split(":")[0] else None
+    image = (container.image or "") if container is not None else ""
+    return "root" if image and "/" not in image.split(":")[0] and "$" not in image else None
+
+
+def _user(user: str) -> str:
+    name = user.split(":")[0].strip().strip('"')
+    return "root" if name in ("root", "0") else f"user {name}"
+
+
+def _accepts_pickle(config) -> bool | None:
+    """Whether the worker accepts pickle: ``accept_content`` of the app (json only by
+    default); None when the app's configuration was not read."""
+    if config is None:
+        return None
+    value = config.value("accept_content")
+    if isinstance(value, (list, tuple, set)):
+        return any("pickle" in str(v) for v in value)
+    return None if value is not None else False
 
 
 def _fix(container, variable, deployment) -> Fix | None:
