@@ -22,6 +22,7 @@ MODULES = (
     "beat_rolling_update",
     "beat_with_green_pool",
     "crontab_minute_wildcard",
+    "migrate_after_rollout",
     "prefork_no_writable_tmp",
     "prefork_default_concurrency",
     "probe_too_early",

@@ -228,6 +228,8 @@ class Deployment:
     remapper: Any = field(default_factory=lambda: _remapper())  # findings out of generated text
     compose_files: list[tuple[SourceFile, YMap]] = field(default_factory=list)  # and their data
     heredocs: list[Any] = field(default_factory=list)  # carriers.scripts.HeredocManifest
+    # every shell script read, with its commands in order (their origins set): deploy scripts
+    scripts: list[tuple[SourceFile, list]] = field(default_factory=list)
     # sources generated from files (rendered templates, here-documents): findings in them are
     # moved to their files (``remapper``), but a rule may need their text to build a fix
     generated: list[SourceFile] = field(default_factory=list)

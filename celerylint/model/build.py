@@ -16,6 +16,7 @@ from celerylint.model import compose as compose_model
 from celerylint.model import kubernetes
 from celerylint.model import appconfig, pip_sets, requirement_sets
 from celerylint.model.launch import Resolver
+from celerylint.model.origins import ScriptText
 from celerylint.parse import celery_cli, dockerfile, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import ParseProblem, Skip, SourceFile
@@ -52,6 +53,9 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         if result.kind == src.SCRIPT:
             found = scripts.read(result.text, OffsetMap.identity(len(result.text)), result, "",
                                  [str(root) for root in scope.roots], read)
+            fallback = Span(result.path, 1, 1, 1, 1)
+            for command in found.commands:
+                command.origin = ScriptText(result, result.text, 0, fallback)
             script_commands.append((result, found.commands))
             if found.heredocs or found.configmaps:
                 for listing in [result, *found.files]:
@@ -164,6 +168,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     appconfig.attach(deployment, scope, max_size, app_modules)
     requirement_sets.add(deployment, requirement_files, max_size, scope, skipped)
     pip_sets.add(deployment, script_commands)
+    deployment.scripts = script_commands
     for requirement_set in deployment.requirement_sets:  # messages name files, not renders
         for pinned in requirement_set.requirements:
             if pinned.where in deployment.remapper.maps:
