@@ -285,6 +285,37 @@ def _check_cached(key: tuple, python: str | None, allow_pre: bool) -> tuple | No
             conflict.about_python, requirer)
 
 
+def installed(pinned: Sequence, python: str | None, allow_pre: bool = False
+              ) -> tuple[str, dict[str, Version]] | None:
+    """``(python, {package: version})`` that pip would install for ``pinned`` (newest releases
+    first, as pip chooses), on ``python`` or the first recorded Python that can install it; None
+    when no install can, or the set cannot be judged. Resolved once per distinct set."""
+    key = tuple((str(p.requirement), bool(p.constraint)) for p in pinned)
+    return _installed_cached(key, python, allow_pre)
+
+
+@lru_cache(maxsize=4096)
+def _installed_cached(key: tuple, python: str | None, allow_pre: bool
+                      ) -> tuple[str, dict[str, Version]] | None:
+    from resolvelib import BaseReporter, Resolver
+    from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+    stand = [_Stand(i, Requirement(text), constraint) for i, (text, constraint) in enumerate(key)]
+    for version in ([python] if python else PYTHONS):
+        user = _user_wanted(stand, version)
+        if user is None or not user[0]:
+            return None
+        resolver = Resolver(_Provider(version, allow_pre, user[1]), BaseReporter())
+        try:
+            result = resolver.resolve(user[0], max_rounds=500)
+        except ResolutionImpossible:
+            continue
+        except (ResolutionTooDeep, RecursionError):
+            return None
+        return version, {c.release.name: c.release.version for c in result.mapping.values()}
+    return None
+
+
 def _check(pinned: Sequence, python: str | None, allow_pre: bool = False) -> Conflict | None:
     from resolvelib import BaseReporter, Resolver
     from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep

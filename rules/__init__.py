@@ -29,6 +29,7 @@ MODULES = (
     "probe_http_auth",
     "probe_no_op",
     "dependency_conflict",
+    "known_bad_combination",
     "pool_package_missing",
     "worker_detached",
     "signal_not_forwarded",
