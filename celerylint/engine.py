@@ -252,9 +252,13 @@ def explain_query(query: str, rules: list[Rule]) -> Explanation:
         score = (100 if whole else 0) + sum(3 * w for word, w in weights.items() if word in symptoms) \
             + covered
         if score:
-            scored.append((score, whole, covered, rule))
-    scored.sort(key=lambda item: -item[0])
+            # between rules that both quote the message, the one whose symptom is the message
+            # itself (the shortest bullet holding it) before one that mentions it in passing
+            bullet = min((len(b) for b in (_normal(b) for b in re.split(
+                r"\n- ", rule.section("Symptoms"))) if wanted in b), default=0) if whole else 0
+            scored.append((score, bullet, whole, covered, rule))
+    scored.sort(key=lambda item: (-item[0], item[1]))
     if not scored:
         return Explanation([], False)
-    _, whole, covered, _ = scored[0]
+    _, _, whole, covered, _ = scored[0]
     return Explanation([rule for *_, rule in scored], whole or covered >= 0.6 * total)

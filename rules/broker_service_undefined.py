@@ -6,26 +6,22 @@ configuration) whose host is
 - a Kubernetes Service (`redis`, `redis.shop`, `redis.shop.svc.cluster.local`) that the
   repository does not define, although it defines other Services of that namespace;
 - in a compose project, a name that no service of the project answers to (its service names,
-  `container_name`, `hostname`, network aliases); or
-- `localhost`/`127.0.0.1` in a container whose pod runs no broker beside it (compose: a container
-  that shares no other container's network, `network_mode`).
+  `container_name`, `hostname`, network aliases).
 The finding is reported where the URL is set.
 
 ## Symptoms
 - `consumer: Cannot connect to redis://redis:6379/0: Error -2 connecting to redis:6379. Name or
   service not known.` and `Trying again in 2.00 seconds...` in a loop.
-- `Cannot connect to amqp://guest:**@127.0.0.1:5672//: [Errno 111] Connection refused.`
 - Workers, beat and Flower start but never process anything.
 
 ## Why
-In a pod, `localhost` is the pod itself; a Service name resolves only when a Service of that name
-exists in that namespace. Seed post-mortem 000's broker host was a Service no manifest defined.
+A Service name resolves only when a Service of that name exists in that namespace. Seed post-mortem 000's broker host was a Service no manifest defined.
 In compose, each service "is discoverable by its service name" on the project's network, with
-its container name, hostname and aliases; `localhost` is the container itself.
+its container name, hostname and aliases.
 
 ## Fix
-Point the URL at a Service the deployment defines (or define it), or run the broker as a sidecar
-for a `localhost` URL. No automatic fix: which broker is meant is yours to say.
+Point the URL at a Service the deployment defines (or define it). No automatic fix: which broker
+is meant is yours to say.
 
 ## When it stays silent
 - hosts outside the cluster (`redis.example.com`, managed Redis), Services in namespaces the
@@ -36,6 +32,7 @@ for a `localhost` URL. No automatic fix: which broker is meant is yours to say.
   generator or transformer plugins, or `resources` that are remote or were not read. A
   kustomization that only lists the checked files changes no Service, so it keeps the rule on;
 - URLs built from variables, and `sqs://`, `memory://` or other non-network transports;
+- `localhost`, `127.0.0.1` and `::1`: `broker-localhost` (CL605) reports those;
 - compose services on an `external` network (names there come from other projects), with a
   `network_mode`, `links`, `external_links` or `extra_hosts` naming the host, and compose files
   beside other compose files not read with them (they may be run together with `-f`; list them in
@@ -55,7 +52,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import LOCALHOSTS, broker_targets, is_redis
+from celerylint.rules_support import LOCALHOSTS, broker_targets
 
 #: kustomization keys that can add or rename Services.
 RENAMING = ("namePrefix", "nameSuffix", "helmCharts", "helmChartInflationGenerator",
@@ -64,7 +61,7 @@ RENAMING = ("namePrefix", "nameSuffix", "helmCharts", "helmChartInflationGenerat
 CODE = "CL602"
 NAME = "broker-service-undefined"
 SEVERITY = Severity.ERROR
-SUMMARY = "the broker URL names a Service (or localhost) that nothing in the deployment serves"
+SUMMARY = "the broker URL names a Service or compose service that nothing in the deployment serves"
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -80,11 +77,7 @@ def check(context: Context) -> Iterator[Finding]:
         project = container.workload.source.project
         compose = container.workload.carrier == "compose"
         if host in LOCALHOSTS:
-            sidecar = any(is_redis(c) or "rabbitmq" in (c.image or "")
-                          for c in container.workload.containers if c is not container)
-            if not sidecar and not container.network_mode:
-                found.setdefault((where, setting, host, None), []).append(container)
-            continue
+            continue  # broker-localhost
         if endpoint is None or endpoint.defined or not compose and (
                 endpoint.namespace not in index.service_namespaces.get(project, ()) or
                 project in generated):
@@ -95,13 +88,7 @@ def check(context: Context) -> Iterator[Finding]:
         names = list(dict.fromkeys(c.where for c in users))
         who = " and ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
         compose = users[0].workload.carrier == "compose"
-        if endpoint is None:
-            yield Finding(where, f"the {setting} of {who} points at {host}, but no broker runs "
-                          f"in its {'container' if compose else 'pod'}: Celery cannot connect "
-                          "(Connection refused)",
-                          "use the broker's compose service name (redis://redis:6379/0)" if compose
-                          else "use the broker's Service name, or run the broker as a sidecar")
-        elif compose:
+        if compose:
             yield Finding(where, f"the {setting} of {who} names '{host}', which no service of "
                           "its compose project answers to (service names, container_name, "
                           "hostname, network aliases): the host does not resolve (Name or "

@@ -154,7 +154,7 @@ def test_probe_no_op_judges_python_by_its_syntax_tree(tmp_path):
     assert probe(SEED_000_PROBE) == ["probe-no-op"]
     assert probe("import config.celery") == ["probe-no-op"]
     pinging = SEED_000_PROBE.replace("sys.exit(0)", "sys.exit(0 if app.control.ping(timeout=5) else 1)")
-    assert probe(pinging) == []
+    assert probe(pinging) == ["probe-inspect-ping"]  # timeout=5 in timeoutSeconds 1: not a no-op
     assert probe("import os, sys, time\\nsys.exit(time.time() - os.stat('/tmp/beat').st_mtime > 60)") == []
 
 

@@ -331,6 +331,9 @@ def launches(source: SourceFile, resolver: Resolver, images: Images
         if signal is not None and signal.chars:
             launch.settings["stopsignal"] = line_span(source, signal.chars[0],
                                                       signal.chars[-1] + 1)
+        wait = get("stopwaitsecs")
+        if wait is not None and wait.chars:
+            launch.settings["stopwaitsecs"] = line_span(source, wait.chars[0], wait.chars[-1] + 1)
         launch.hops.append(Hop(f"{source.path} runs program '{program}'", section.span))
         if command.cut is not None and _unsplittable(command.text):
             offset, dropped = command.cut  # a comment after the quoted text is deliberate

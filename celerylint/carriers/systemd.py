@@ -214,10 +214,11 @@ def launches(source: SourceFile, resolver: Resolver
                     in_container=False, group_stop=mode in ("control-group", "none"),
                     unit_type=unit_type.text.strip() if unit_type else default_type)
     launch.stop_signal = signal.text.strip().upper().removeprefix("SIG") if signal else "TERM"
-    launch.stop_timeout = _seconds(unit.last("Service", "TimeoutStopSec") or
-                                   unit.last("Service", "TimeoutSec"), DEFAULT_TIMEOUT_STOP)
+    timeout = unit.last("Service", "TimeoutStopSec") or unit.last("Service", "TimeoutSec")
+    launch.stop_timeout = _seconds(timeout, DEFAULT_TIMEOUT_STOP)
     launch.settings["ExecStart"] = start.span
-    for key, setting in (("Type", unit_type), ("KillMode", kill_mode), ("KillSignal", signal)):
+    for key, setting in (("Type", unit_type), ("KillMode", kill_mode), ("KillSignal", signal),
+                         (timeout.key if timeout else "TimeoutStopSec", timeout)):
         if setting is not None and setting.chars:
             launch.settings[key] = line_span(source, setting.chars[0], setting.chars[-1] + 1)
     launch.hops.append(Hop(f"{source.path} runs {pieces[0].text[:60]}", start.span))

@@ -75,6 +75,12 @@ class Probe:
     # wait for it with ``depends_on: {condition: service_healthy}``, named here
     waiting: list[str] = field(default_factory=list)
     source: SourceFile | None = None  # the file that writes ``data``, when not the workload's
+    # an exec probe's command (a healthcheck's ``test``) as the runtime runs it, followed through
+    # ``sh -c`` and the repository's scripts (``model.launch.Launch``; None: not exec, unread)
+    launch: Any = None
+    # variables Compose substitutes in a healthcheck's ``test`` from the shell that runs it
+    # (``$HOSTNAME`` written with one ``$``): the container never sees them
+    compose_variables: frozenset[str] = frozenset()
 
     @property
     def deadline(self) -> int:
@@ -83,6 +89,37 @@ class Probe:
         if self.kind == "healthcheck":
             return self.initial_delay + self.failure_threshold * self.period
         return self.initial_delay + (self.failure_threshold - 1) * self.period + self.timeout
+
+
+@dataclass
+class StopGrace:
+    """How long the runtime waits between the stop signal and SIGKILL (a pod's
+    ``terminationGracePeriodSeconds``, a compose ``stop_grace_period``), and where it is said."""
+
+    seconds: float | None  # the runtime's default when not written; None: written, not readable
+    key: str  # the key that writes it (or would)
+    source: SourceFile
+    mapping: YMap | None  # the mapping that holds the key, or would hold it (for fixes)
+    span: Span | None = None  # the value as written; None: the runtime's default applies
+    signal: str | None = None  # the stop signal the runtime sends, when written (compose)
+    signal_span: Span | None = None
+
+    @property
+    def default(self) -> bool:
+        return self.span is None
+
+
+@dataclass
+class Port:
+    """A port a container listens on, and how it is published on the host (compose ``ports``, a
+    Kubernetes ``hostPort``)."""
+
+    target: int | None  # the container's port; None: a range or a variable
+    span: Span
+    name: str | None = None  # a Kubernetes port's name (what a Service's targetPort may say)
+    published: str | None = None  # the host port ("" for a random one); None: not published
+    host_ip: str | None = None  # the host address it is bound to; None: every interface
+    dynamic: bool = False  # built from a variable we cannot see
 
 
 @dataclass
@@ -122,6 +159,7 @@ class Container:
     network_mode: str | None = None  # compose network_mode (host, service:NAME ...)
     restart: str | None = None  # compose restart policy ("no" by default); None: the pod's
     resolves: frozenset[str] = frozenset()  # extra host names it resolves (links, extra_hosts)
+    ports: list[Port] = field(default_factory=list)  # containerPort/hostPort, compose ports
 
     def mount_for(self, path: str) -> Mount | None:
         """The mount that holds ``path`` (longest mount path that contains it)."""
@@ -161,6 +199,8 @@ class Workload:
     # its network may hold names from outside the files read (an external network, compose
     # files of the same directory that may be run with it through -f)
     network_open: bool = False
+    # when SIGKILL follows the stop signal (None: no grace period for this kind of workload)
+    stop_grace: StopGrace | None = None
 
     @property
     def label(self) -> str:

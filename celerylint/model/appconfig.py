@@ -50,6 +50,9 @@ OLD_NAMES = {
     "CELERYD_CONCURRENCY": "worker_concurrency", "CELERYD_POOL": "worker_pool",
     "CELERY_ROUTES": "task_routes", "CELERY_DEFAULT_QUEUE": "task_default_queue",
     "CELERY_QUEUES": "task_queues", "CELERY_ACCEPT_CONTENT": "accept_content",
+    "CELERY_ACKS_LATE": "task_acks_late", "CELERY_ANNOTATIONS": "task_annotations",
+    "CELERYD_TASK_TIME_LIMIT": "task_time_limit",
+    "CELERYD_TASK_SOFT_TIME_LIMIT": "task_soft_time_limit",
 }
 #: Celery reads these environment variables itself (celery/app/utils.py, Settings).
 ENV_SETTINGS = {"CELERY_BROKER_URL": "broker_url", "CELERY_RESULT_BACKEND": "result_backend"}
@@ -96,6 +99,10 @@ class AppConfig:
     namespace: str | None = None
     django_settings: str | None = None
     opaque: bool = False  # settings also come from places we cannot read (conditional imports)
+    # why settings, or the environment variables they read, may also come from what was not
+    # read (a module not found, a dotenv file, os.environ written, the app made in a function):
+    # rules that report a *missing* setting, or an environment default, stay silent then
+    unread: list[str] = field(default_factory=list)
     project: str = ""  # the project of the workload (or the module) it configures
 
     def get(self, name: str) -> Setting | None:
@@ -322,6 +329,7 @@ def read_module(module: str, found: tuple[SourceFile, int, int], finder: ModuleF
         return None
     evaluator = _Evaluator(source, line_offset, column_offset)
     _app_module(tree, evaluator, config, finder, env)
+    config.unread += _environment_writes(tree)
     return config
 
 
@@ -338,6 +346,9 @@ def _app_module(tree: ast.Module, ev: _Evaluator, config: AppConfig, finder: Mod
             if isinstance(target, ast.Name):
                 if isinstance(value, ast.Call) and _dotted(value.func).split(".")[-1] == "Celery":
                     app_names.add(target.id)
+                    sources = (None, "config_source", "changes", "loader")
+                    if len(value.args) > 1 or any(k.arg in sources for k in value.keywords):
+                        config.unread.append("Celery() is given a configuration source")
                     for keyword in value.keywords:
                         name = {"broker": "broker_url", "backend": "result_backend"}.get(keyword.arg)
                         if name:
@@ -347,6 +358,8 @@ def _app_module(tree: ast.Module, ev: _Evaluator, config: AppConfig, finder: Mod
             elif isinstance(target, ast.Attribute) and _dotted(target.value).endswith(".conf") \
                     and _dotted(target.value).split(".")[0] in app_names:
                 _set(config, target.attr, value, ev)
+            elif isinstance(target, ast.Subscript) and _dotted(target.value).endswith(".conf"):
+                config.unread.append("app.conf[...] is assigned")
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
             call = node.value
             name = _dotted(call.func)
@@ -363,6 +376,9 @@ def _app_module(tree: ast.Module, ev: _Evaluator, config: AppConfig, finder: Mod
                         k = ev.eval(key) if key is not None else UNKNOWN
                         if isinstance(k, str):
                             _set(config, k, value, ev)
+                if any(k.arg is None for k in call.keywords) or \
+                        call.args and not isinstance(call.args[0], ast.Dict):
+                    config.unread.append("app.conf.update() of a value that cannot be read")
             elif name.split(".")[0] in app_names and name.endswith("config_from_object") and call.args:
                 target = ev.eval(call.args[0])
                 namespace = next((ev.eval(k.value) for k in call.keywords if k.arg == "namespace"),
@@ -373,11 +389,20 @@ def _app_module(tree: ast.Module, ev: _Evaluator, config: AppConfig, finder: Mod
                     if settings_module:
                         config.django_settings = settings_module
                         _settings_module(settings_module, finder, config, set())
+                    if not settings_module or env.get("DJANGO_SETTINGS_MODULE", "") is None:
+                        config.unread.append("the Django settings module is not known")
                 elif isinstance(target, str):
                     config.namespace = namespace if isinstance(namespace, str) else None
                     _settings_module(target, finder, config, set())
+                else:
+                    config.unread.append("config_from_object() of a value that cannot be read")
+            elif name.split(".")[0] in app_names and name.split(".")[-1] in (
+                    "config_from_envvar", "config_from_cmdline", "add_defaults", "setdefault"):
+                config.unread.append(f"{name}() sets configuration")
         elif isinstance(node, _COMPOUND):
             _conditional(node, config, app_names)
+    if not app_names:
+        config.unread.append("the Celery app is not made at module level")
 
 
 def _settings_module(module: str, finder: ModuleFinder, config: AppConfig, seen: set[str]) -> None:
@@ -387,12 +412,14 @@ def _settings_module(module: str, finder: ModuleFinder, config: AppConfig, seen:
     seen.add(module)
     found = finder.find(module)
     if found is None:
+        config.unread.append(f"the settings module {module} is not in the repository")
         return
     source, line_offset, column_offset = found
     tree = _parse(source)
     if tree is None:
         return
     ev = _Evaluator(source, line_offset, column_offset)
+    config.unread += _environment_writes(tree)
     # the package a relative import starts from: the module's own for an __init__.py
     package = module.split(".") if source.path.endswith("__init__.py") else module.split(".")[:-1]
     for node in tree.body:
@@ -414,6 +441,29 @@ def _settings_module(module: str, finder: ModuleFinder, config: AppConfig, seen:
 
 
 _COMPOUND = (ast.If, ast.Try, ast.With, ast.For, ast.While)
+
+#: Calls that load variables into the process environment (python-dotenv, django-environ).
+_ENV_LOADERS = frozenset({"load_dotenv", "read_env", "read_dotenv", "load_env"})
+
+
+def _environment_writes(tree: ast.Module) -> list[str]:
+    """Why a module may set environment variables we cannot see: a dotenv file loaded, or
+    ``os.environ`` written (what ``os.environ.get`` reads may then come from there)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = _dotted(node.func)
+            if name.split(".")[-1] in _ENV_LOADERS:
+                return [f"{name}() loads environment variables"]
+            django = node.args and isinstance(node.args[0], ast.Constant) and \
+                node.args[0].value == "DJANGO_SETTINGS_MODULE"
+            if name.endswith(("environ.update", "environ.setdefault", "putenv")) and not django:
+                return [f"{name}() writes the environment"]
+        elif isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Subscript) and _dotted(t.value).endswith("environ")
+                   for t in targets):
+                return ["os.environ is written"]
+    return []
 
 
 def _conditional(statement: ast.AST, config: AppConfig, app_names: set[str]) -> None:
@@ -480,6 +530,7 @@ def effective(config: AppConfig | None, env: dict[str, str | None],
         return None
     result = AppConfig(config.module, config.source, dict(config.settings), config.namespace,
                        config.django_settings, config.opaque, config.project)
+    result.unread = list(config.unread)
     for name, setting in config.settings.items():
         if setting.env_override and setting.env_override in env and not opaque_env:
             value = env[setting.env_override]
@@ -531,6 +582,10 @@ def attach(deployment, scope, max_size: int, named: list[SourceFile] | None = No
             container.app_config.project = container.workload.source.project
             deployment.apps.append(container.app_config)
     finder.embedded = {}
+    for launch in deployment.launches:  # supervisord, systemd ...: no container, no environment
+        apps = [i.app for i in launch.celery if i.app and not i.option("app").dynamic]
+        if launch.container is None and apps:
+            launch.app_config = read_app(apps[0], finder, {})
     for source in named or []:
         module = posixpath.splitext(source.path)[0].replace("/", ".")
         config = read_module(module, (source, 0, 0), finder, {})

@@ -14,7 +14,7 @@ from celerylint.diagnostics import Span
 from celerylint.model import Deployment
 from celerylint.model import compose as compose_model
 from celerylint.model import kubernetes
-from celerylint.model import appconfig, pip_sets, requirement_sets
+from celerylint.model import appconfig, pip_sets, probe_commands, requirement_sets
 from celerylint.model.launch import Resolver
 from celerylint.model.origins import ScriptText
 from celerylint.parse import celery_cli, dockerfile, yamlnodes
@@ -309,6 +309,7 @@ def _launches(deployment: Deployment, scope: discover.Scope, max_size: int,
         if found is not None:
             deployment.launches.append(found)
     launchers.add(deployment, resolver)  # Procfile, supervisord, s6/runit, systemd, entry scripts
+    probe_commands.attach(deployment, resolver)  # exec probes, followed into scripts
     known = {s.path for s in deployment.sources}
     for launch in deployment.launches:
         for script in launch.sources:

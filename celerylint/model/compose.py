@@ -24,7 +24,7 @@ from celerylint.carriers.compose import ENV, Layer, Project, Service
 from celerylint.carriers.compose_env import Interpolated, interpolate, parse_env_file
 from celerylint.diagnostics import Span
 from celerylint.model import Container, EnvVar, Mount, Probe, Volume, Workload
-from celerylint.model import compose_argv
+from celerylint.model import compose_argv, compose_facts
 from celerylint.parse import celery_cli, shell
 from celerylint.parse.yamlnodes import YList, YMap
 from celerylint.sources import Skip, SourceFile
@@ -161,6 +161,8 @@ def _workload(project: Project, service: Service, hostnames: set[str], waiting: 
         restart=restart[0].text if restart and not restart[0].dynamic else "no",
         resolves=frozenset(_resolves(fields)),
     )
+    container.ports = compose_facts.ports(fields)
+    workload.stop_grace = compose_facts.stop_grace(fields, home)
     workload.containers.append(container)
     for mount in container.mounts:
         if mount.volume is not None:

@@ -179,6 +179,55 @@ class Index:
         return [w for w in smallest
                 if all(pod_labels(w).get(k) == v for k, v in selector.items())]
 
+    def matching(self, project: str, ns: str, selector: Any) -> list[Workload] | None:
+        """The workloads whose pod labels a label selector (``matchLabels`` and
+        ``matchExpressions``, as a PodDisruptionBudget or a NetworkPolicy writes it) matches,
+        found through the rarest posting list of its ``matchLabels`` or one-value ``In``
+        expressions; None when it cannot be looked up that way (an empty selector, which selects
+        every pod, or one of ``Exists``/``NotIn`` expressions only, or one we cannot read)."""
+        if not isinstance(selector, dict):
+            return None
+        labels = selector.get("matchLabels") or {}
+        expressions = selector.get("matchExpressions") or []
+        if not isinstance(labels, dict) or not isinstance(expressions, list) or \
+                not all(isinstance(e, dict) for e in expressions):
+            return None
+        postings = []
+        try:
+            postings = [self._labels.get((project, ns, *item), []) for item in labels.items()]
+            for expression in expressions:
+                values = expression.get("values")
+                if expression.get("operator") == "In" and isinstance(values, list):
+                    postings.append([w for value in values
+                                     for w in self._labels.get((project, ns, expression.get(
+                                         "key"), value), [])])
+        except TypeError:
+            return None
+        if not postings:
+            return None
+        smallest = min(postings, key=len)
+        return [w for w in smallest if _selects(labels, expressions, pod_labels(w))]
+
+
+def _selects(labels: dict, expressions: list, pod: dict) -> bool:
+    """A label selector against one pod's labels (metav1.LabelSelector semantics)."""
+    if any(pod.get(k) != v for k, v in labels.items()):
+        return False
+    for expression in expressions:
+        key, operator = expression.get("key"), expression.get("operator")
+        values = expression.get("values") if isinstance(expression.get("values"), list) else []
+        if operator == "In" and pod.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in pod and pod[key] in values:
+            return False
+        if operator == "Exists" and key not in pod:
+            return False
+        if operator == "DoesNotExist" and key in pod:
+            return False
+        if operator not in ("In", "NotIn", "Exists", "DoesNotExist"):
+            return False
+    return True
+
 
 def pod_labels(workload: Workload) -> dict:
     labels = dig(workload.data, "metadata", "labels") if workload.kind == "Pod" else \

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 from celerylint.diagnostics import Span
 from celerylint.model import (
-    Container, EnvVar, KubeObject, Mount, Probe, Volume, Workload,
+    Container, EnvVar, KubeObject, Mount, Port, Probe, StopGrace, Volume, Workload,
 )
 from celerylint.model.origins import YamlArgv
 from celerylint.parse import celery_cli, shell
@@ -35,6 +35,10 @@ POD_SPEC_PATHS: dict[str, tuple[str, ...]] = {
 PROBE_DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
                   "failureThreshold": 3}
 PROBE_HANDLERS = ("exec", "httpGet", "tcpSocket", "grpc")
+
+#: The pod's grace period when ``terminationGracePeriodSeconds`` is not set (core/v1 PodSpec:
+#: "Defaults to 30 seconds").
+DEFAULT_GRACE = 30
 
 #: What ``$(VAR)`` expansion may add to one container's command line (references to a huge
 #: value, repeated, would otherwise take gigabytes).
@@ -124,6 +128,7 @@ def _workload(obj: KubeObject, pod: YMap, configmaps: ConfigMaps,
         if isinstance(spec, YMap) and "replicas" in spec else None,
     )
     source = obj.source
+    workload.stop_grace = _grace(pod, source)
     volumes = pod.get("volumes")
     if isinstance(volumes, YList):
         for item, pos in zip(volumes, volumes.item_pos):
@@ -183,7 +188,35 @@ def _container(data: YMap, where: Span, workload: Workload, init: bool,
         read_only_root=read_only_root,
         limits=dict(limits) if isinstance(limits, dict) else {},
         probes=_probes(data, source), span=where, workload=workload, data=data, init=init,
+        ports=_ports(data, source),
     )
+
+
+def _grace(pod: YMap, source: SourceFile) -> StopGrace:
+    key = "terminationGracePeriodSeconds"
+    if key not in pod:
+        return StopGrace(DEFAULT_GRACE, key, source, pod)
+    value = pod[key]
+    seconds = value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else None
+    return StopGrace(seconds, key, source, pod, span(source, pod.value_pos[key]))
+
+
+def _ports(data: YMap, source: SourceFile) -> list[Port]:
+    """``ports``: the container's ports, and the ``hostPort`` that publishes one on its node."""
+    found = []
+    items = data.get("ports")
+    for item, pos in zip(items, items.item_pos) if isinstance(items, YList) else ():
+        if not isinstance(item, YMap):
+            continue
+        number, host = item.get("containerPort"), item.get("hostPort")
+        name, host_ip = item.get("name"), item.get("hostIP")
+        found.append(Port(number if isinstance(number, int) and not isinstance(number, bool)
+                          else None, span(source, pos),
+                          name if isinstance(name, str) else None,
+                          str(host) if isinstance(host, int) and host else None,
+                          host_ip if isinstance(host_ip, str) and host_ip else None))
+    return found
 
 
 def _env(data: YMap, source: SourceFile, namespace: str | None,

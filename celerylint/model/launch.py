@@ -25,6 +25,7 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from celerylint import sources as src
 from celerylint.diagnostics import Span
@@ -91,6 +92,7 @@ class Launch:
     unit_type: str | None = None  # systemd Type=
     settings: dict[str, Span] = field(default_factory=dict)  # launcher keys rules point at
     truncated: object = None  # the launcher cut its command short (carriers.supervisord.Cut)
+    app_config: Any = None  # model.appconfig.AppConfig of a launcher's -A app (no container)
 
     def describe(self) -> str:
         """The label and the scripts followed past the launcher's own file."""

@@ -1,0 +1,407 @@
+"""flower-no-auth: Flower without authentication, reachable from outside.
+
+## What it finds
+A Flower (`celery flower`, `flower`, or the `mher/flower` image run without a command) with no
+`--basic-auth`, `--auth`, `--auth_provider`, `FLOWER_BASIC_AUTH` or `FLOWER_AUTH`, listening
+on every interface (no `--address=127.0.0.1`), that something outside can reach on its port
+(`--port`, `FLOWER_PORT`, 5555 by default):
+- a LoadBalancer or NodePort Service (or one with `externalIPs`) that selects its pod and
+  targets that port, or an Ingress that routes to a Service doing so;
+- a `hostPort`, or `hostNetwork: true`;
+- compose `ports` publishing it on the host's every interface (`"5555:5555"`, `"5555"`; not
+  `"127.0.0.1:5555:5555"`), or `network_mode: host`.
+
+Also, for CVE-2022-30034 (fixed in Flower 1.2.0): a requirement or a `mher/flower` image tag that
+allows only releases before 1.2.0 (a warning; information when the project's Flower uses basic
+auth only), and an OAuth `--auth` regex not anchored with `$` on such a release (an error).
+
+## Symptoms
+- The Flower dashboard opens from the internet (or the office network) with no login: task
+  names, arguments and results, worker names and queues are there for anyone.
+- Flower 1.2 logs `Running without authentication` at start; Flower 2 answers its API with
+  `FLOWER_UNAUTHENTICATED_API environment variable is required to enable API without
+  authentication` unless that variable is set, which opens it too.
+- Its banner says `Visit me at http://0.0.0.0:5555` (2.0), or `localhost` (1.2) and `127.0.0.1`
+  (2.1) while it listens on every interface all the same.
+
+## Why
+Flower's defaults are `port=5555`, `address=''` (every interface) and no authentication
+(`flower/options.py`). Whoever reaches it reads every task's arguments and results, and through
+its API (always before Flower 2.0, with `FLOWER_UNAUTHENTICATED_API` since) revokes and
+terminates tasks, runs any registered task (`/api/task/async-apply/`), and shuts down workers
+(`/api/worker/shutdown/`). A published compose port listens on all of the host's interfaces,
+past host firewalls such as ufw (moby/moby#4737); a NodePort or LoadBalancer Service, an Ingress
+or a `hostPort` opens the port beyond the cluster. Before 1.2.0, Flower checked the
+OAuth email against the `--auth` regex with `re.match`, which anchors only the start:
+`.*@example.com` also admitted `attacker@example.com.attacker.com` (CVE-2022-30034,
+GHSA-q4qm-xhf9-4p8f). Since 1.2.0 `--auth` takes plain emails, `|` lists and one `.*` wildcard,
+matched whole.
+
+## Fix
+Turn authentication on: `FLOWER_BASIC_AUTH` from a Secret (compose: a secret or an unexpanded
+variable), or OAuth with `--auth` and `--auth_provider`; or bind Flower to `127.0.0.1` behind an
+authenticating proxy (oauth2-proxy, an Ingress with `nginx.ingress.kubernetes.io/auth-url`),
+and publish compose ports as `127.0.0.1:5555:5555`. Require `flower>=1.2.0`. No automatic fix:
+the credentials are the team's to choose and keep.
+
+## When it stays silent
+- any authentication option or variable (even one whose value we cannot see), `--conf` (a
+  configuration file may set it), variables from an `envFrom` or `env_file` we cannot read;
+  a `flowerconfig.py` in the working directory is not read;
+- `--address` on a loopback address, `--unix_socket`; a Flower reachable only inside the cluster
+  (a ClusterIP Service with no Ingress) or the compose network (`expose`, no `ports`);
+- an authenticating proxy: an oauth2-proxy (or Pomerium, Vouch) container in the pod, or an
+  Ingress with an `auth-*` annotation (`nginx.ingress.kubernetes.io/auth-url`, `auth-type`) or
+  middlewares or plugins we cannot see (Traefik, Kong);
+- Airflow's `airflow celery flower` (its own options); proxies set by compose labels;
+- for CVE-2022-30034: Flower 1.2.0 or later, or a version we cannot tell (`mher/flower:latest`).
+
+## References
+- Flower `flower/options.py` (v2.1.0: `port` 5555, `address` '', `basic_auth`, `auth`,
+  `auth_provider`), `flower/command.py` (`FLOWER_` variables), `flower/api/__init__.py`
+  (`FLOWER_UNAUTHENTICATED_API`), docs/auth.rst: https://flower.readthedocs.io/en/latest/auth.html
+- CVE-2022-30034, GHSA-q4qm-xhf9-4p8f; mher/flower#1217 and the fix in 1.2.0 (mher/flower#1227,
+  `flower/views/auth.py` `authenticate`: `re.fullmatch`):
+  https://github.com/advisories/GHSA-q4qm-xhf9-4p8f
+- Compose Specification, services, `ports` ("If it is not set, it binds to all network
+  interfaces"): https://github.com/compose-spec/compose-spec/blob/main/05-services.md#ports
+- Kubernetes docs, Service types (NodePort, LoadBalancer), Ingress, `hostPort`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from packaging.version import InvalidVersion, Version
+
+from celerylint.diagnostics import Finding, Related, Severity, Span
+from celerylint.engine import Context
+from celerylint.model import Container
+from celerylint.model.index import namespace
+from celerylint.model.kubernetes import dig, span
+
+CODE = "CL701"
+NAME = "flower-no-auth"
+SEVERITY = Severity.ERROR
+SUMMARY = "Flower runs without authentication where others can reach it"
+
+DEFAULT_PORT = 5555
+AUTH_OPTIONS = ("basic_auth", "auth", "auth_provider")
+PROXY_IMAGES = ("oauth2-proxy", "oauth2_proxy", "pomerium", "vouch-proxy")
+LOOPBACK = re.compile(r"(127\.\d+\.\d+\.\d+|::1|localhost)")
+#: Flower releases (mher/flower tags since 0.7), and a far future one: what a requirement admits.
+RELEASES = tuple(Version(v) for v in ("0.7.0", "0.8.0", "0.9.0", "0.9.7", "1.0.0", "1.1.0",
+                                      "1.2.0", "2.0.0", "2.0.1", "2.1.0", "99"))
+FIXED = Version("1.2.0")  # CVE-2022-30034
+CLOSED_API = Version("2.0.0")  # the API needs authentication (or FLOWER_UNAUTHENTICATED_API)
+
+
+@dataclass
+class Flower:
+    """A Flower process: its options and variables as far as they can be seen."""
+
+    container: Container
+    at: Span
+    options: dict[str, tuple[str | None, Span | None]] = field(default_factory=dict)
+    unknown: bool = False  # options may come from somewhere we cannot see
+
+    def setting(self, option: str) -> tuple[str | None, Span | None] | None:
+        found = self.options.get(option)
+        if found is not None:
+            return found
+        var = self.container.env.get("FLOWER_" + option.upper())
+        return (var.value, var.span) if var is not None else None
+
+    @property
+    def port(self) -> int | None:
+        found = self.setting("port")
+        if found is None:
+            return DEFAULT_PORT
+        return int(found[0]) if found[0] and found[0].isdigit() else None
+
+
+def check(context: Context) -> Iterator[Finding]:
+    deployment = context.deployment
+    exposed = _exposures(deployment)
+    flowers = [f for f in map(_flower, deployment.containers()) if f is not None]
+    for flower in flowers:
+        container = flower.container
+        yield from _unanchored(flower, deployment)
+        if any(flower.setting(o) is not None for o in AUTH_OPTIONS) or flower.unknown:
+            continue
+        address = flower.setting("address")
+        if flower.setting("unix_socket") is not None or (address is not None and (
+                address[0] is None or LOOPBACK.fullmatch(address[0].strip("[]")))):
+            continue
+        if any(any(p in (c.image or "") for p in PROXY_IMAGES)
+               for c in container.workload.containers):
+            continue
+        reasons = _reachable(flower, exposed)
+        if not reasons:
+            continue
+        opened = container.env.get("FLOWER_UNAUTHENTICATED_API")
+        api = opened is not None and (opened.value or "").lower() in ("1", "true", "yes", "on")
+        old_api = _before(flower, deployment, CLOSED_API)
+        control = "revokes and terminates tasks, runs any registered task and shuts down " \
+            "workers through its API"
+        yield Finding(
+            flower.at,
+            f"Flower in {container.where} runs without authentication and "
+            + "; ".join(dict.fromkeys(text for text, _ in reasons)) + ": anyone who reaches it "
+            "reads every task's arguments and results" + (
+                f", and {control}" if api or old_api else "" if old_api is False else
+                f" (and, before Flower 2.0 or with FLOWER_UNAUTHENTICATED_API set, {control})"),
+            "set FLOWER_BASIC_AUTH from a Secret (or --auth with --auth_provider), or bind "
+            "Flower to 127.0.0.1 behind an authenticating proxy",
+            related=list(dict.fromkeys(Related(where, text) for text, where in reasons
+                                       if where is not None)))
+    yield from _pins(deployment, flowers)
+
+
+# -- which containers run Flower -------------------------------------------------------------
+
+def _flower(container: Container) -> Flower | None:
+    invocation = next((i for i in container.celery if i.subcommand == "flower"), None)
+    unknown = container.env_open or container.env_from_secret
+    if invocation is not None:
+        at = invocation.span()
+        if at.path != container.span.path:
+            at = container.span  # started by the image or a script: point at the container
+        flower = Flower(container, at, unknown=unknown or invocation.open_ended)
+        words = invocation.command.words
+        position = {id(w): k for k, w in enumerate(words)}
+        for name, option in invocation.options.items():
+            value, word = option.value, option.value_word
+            if word is None:
+                index = position.get(id(option.flag))
+                following = words[index + 1] if index is not None and index + 1 < len(words) \
+                    else None
+                if following is not None and not following.text.startswith("-"):
+                    value, word = following.text, following
+            flower.options[name] = (None if word is not None and word.dynamic else value,
+                                    invocation.span(word or option.flag))
+        flower.unknown = flower.unknown or "conf" in flower.options
+        return flower
+    image = (container.image or "").split("@")[0]
+    if image.rsplit(":", 1)[0].endswith("mher/flower") and \
+            all(item.startswith("-") for item in container.argv):
+        flower = Flower(container, container.span, unknown=unknown or any(container.argv_dynamic))
+        command = container.commands[0] if container.commands else None
+        words = command.words if command is not None else []
+        for k, item in enumerate(container.argv):  # the image's `celery flower` gets them
+            name, eq, value = item.lstrip("-").partition("=")
+            where = command.origin.span(words[k]) if len(words) == len(container.argv) \
+                and command.origin is not None else container.span
+            flower.options[name.replace("-", "_")] = (value if eq else None, where)
+        flower.unknown = flower.unknown or "conf" in flower.options
+        return flower
+    return None
+
+
+# -- how it is reached ---------------------------------------------------------------------------
+
+def _exposures(deployment) -> dict[int, list[tuple[dict, list[tuple[Any, str, Span]]]]]:
+    """Workload id -> ``(Service spec, ways)`` for each Service that opens its pods' ports
+    beyond the cluster, each way ``(port an Ingress names, what, span)``: by type or external
+    IPs, or through an Ingress. One pass over the objects; Services find their workloads
+    through the label index."""
+    found: dict[int, list] = {}
+    routed: dict[tuple[str, str, str], list[tuple[Any, Any, Span]]] = {}
+    for obj in deployment.objects:
+        if obj.kind != "Ingress":
+            continue
+        annotations = dig(obj.data, "metadata", "annotations")
+        if isinstance(annotations, dict) and any(
+                "auth" in str(k).lower() or "middlewares" in str(k) or "plugins" in str(k)
+                for k in annotations):
+            continue  # an authenticating ingress controller in front
+        for service, port in _backends(obj.data.get("spec")):
+            routed.setdefault((obj.source.project, namespace(obj), service), []).append(
+                (port, obj.name, obj.span))
+    for obj in deployment.objects:
+        if obj.kind != "Service" or not isinstance(obj.data.get("spec"), dict):
+            continue
+        spec = obj.data["spec"]
+        kind = spec.get("type") if isinstance(spec.get("type"), str) else "ClusterIP"
+        ways: list[tuple[Any, str, Span]] = []
+        if kind in ("NodePort", "LoadBalancer"):
+            ways.append((None, f"the {kind} Service '{obj.name}'",
+                         span(obj.source, spec.value_pos["type"])))
+        elif spec.get("externalIPs"):
+            ways.append((None, f"the Service '{obj.name}' with externalIPs", obj.span))
+        for port, ingress, where in routed.get((obj.source.project, namespace(obj), obj.name), []):
+            ways.append((port, f"the Ingress '{ingress}' (through the Service '{obj.name}')",
+                         where))
+        if not ways:
+            continue
+        for workload in deployment.index.selected(obj):
+            found.setdefault(id(workload), []).append((spec, ways))
+    return found
+
+
+def _backends(spec: Any) -> Iterator[tuple[str, Any]]:
+    """``(service name, port)`` of every backend of an Ingress (v1 and v1beta1)."""
+    if not isinstance(spec, dict):
+        return
+    backends = [spec.get("defaultBackend"), spec.get("backend")]
+    for rule in spec.get("rules") or [] if isinstance(spec.get("rules"), list) else []:
+        paths = dig(rule, "http", "paths")
+        backends += [p.get("backend") for p in paths or [] if isinstance(p, dict)] \
+            if isinstance(paths, list) else []
+    for backend in backends:
+        if not isinstance(backend, dict):
+            continue
+        service = backend.get("service")
+        if isinstance(service, dict) and isinstance(service.get("name"), str):
+            port = service.get("port")
+            yield service["name"], (port.get("number") or port.get("name")) \
+                if isinstance(port, dict) else None
+        elif isinstance(backend.get("serviceName"), str):
+            yield backend["serviceName"], backend.get("servicePort")
+
+
+def _reachable(flower: Flower, exposed) -> list[tuple[str, Span | None]]:
+    container = flower.container
+    workload = container.workload
+    port = flower.port
+    reasons: list[tuple[str, Span | None]] = []
+    on = f"port {port}" if port is not None else "its port"
+    if workload.carrier == "compose":
+        if container.network_mode == "host":
+            return [("shares the host's network (network_mode: host), so it listens on every "
+                     f"interface of the host on {on}", None)]
+        for published in container.ports:
+            if published.published is None or published.dynamic or \
+                    (port is not None and published.target != port) or \
+                    (published.host_ip and LOOPBACK.fullmatch(published.host_ip)):
+                continue
+            host = published.host_ip or "0.0.0.0"
+            shown = f"{host}:{published.published}" if published.published else \
+                f"a random port of {host}"
+            reasons.append((f"compose publishes {on} on the host's {shown}", published.span))
+        return reasons
+    if isinstance(workload.pod, dict) and workload.pod.get("hostNetwork") is True:
+        reasons.append((f"the pod uses hostNetwork, so it listens on the node's interfaces on "
+                        f"{on}", None))
+    for declared in container.ports:
+        if declared.published and declared.target == port and not (
+                declared.host_ip and LOOPBACK.fullmatch(declared.host_ip)):
+            reasons.append((f"hostPort {declared.published} opens {on} on its node",
+                            declared.span))
+    for spec, ways in exposed.get(id(workload), []):
+        reasons += [(f"{text} routes to {on}", where) for ingress_port, text, where in ways
+                    if _targets(spec, ingress_port, container, port)]
+    return reasons
+
+
+def _targets(spec: dict, ingress_port: Any, container: Container, port: int | None) -> bool:
+    """Whether a Service port (the one an Ingress names, else any) reaches Flower's port."""
+    names = {p.name: p.target for p in container.ports if p.name}
+    for item in spec.get("ports") or [] if isinstance(spec.get("ports"), list) else []:
+        if not isinstance(item, dict):
+            continue
+        if ingress_port is not None and ingress_port not in (item.get("port"), item.get("name")):
+            continue
+        target = item.get("targetPort", item.get("port"))
+        if isinstance(target, str):
+            target = names.get(target)
+        if port is None:
+            if target is not None and any(p.target == target for p in container.ports):
+                return True
+        elif target == port:
+            return True
+    return False
+
+
+# -- CVE-2022-30034 -----------------------------------------------------------------------------
+
+def _below(specifier, cut: Version) -> bool | None:
+    """True when every Flower release the specifier admits is older than ``cut``, False when
+    none is, None when it admits both (or none)."""
+    admitted = [v for v in RELEASES if specifier.contains(v, prereleases=True)]
+    if not admitted or any(v < cut for v in admitted) != all(v < cut for v in admitted):
+        return None
+    return admitted[0] < cut
+
+
+def _image_version(image: str | None) -> Version | None:
+    name = (image or "").split("@")[0]
+    repository, _, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "")
+    if not repository.endswith("mher/flower") or not tag:
+        return None
+    try:
+        return Version(tag)
+    except InvalidVersion:
+        return None
+
+
+def _before(flower: Flower, deployment, cut: Version) -> bool | None:
+    """Whether this Flower is older than ``cut``: from its image's tag, else from the flower
+    requirements of its project (None when they do not tell, or disagree)."""
+    version = _image_version(flower.container.image)
+    if version is not None:
+        return version < cut
+    project = flower.container.workload.source.project
+    answers = {_below(p.requirement.specifier, cut) for s in deployment.requirement_sets
+               for p in s.requirements if p.name == "flower" and p.project == project}
+    return answers.pop() if len(answers) == 1 else None
+
+
+def _anchored(pattern: str) -> bool:
+    if pattern.endswith("$") and "|" not in pattern:
+        return True
+    if pattern.startswith(("(", "^(")) and pattern.endswith(")$"):
+        return True
+    return all(part.endswith("$") for part in pattern.split("|"))
+
+
+def _unanchored(flower: Flower, deployment) -> Iterator[Finding]:
+    found = flower.setting("auth")
+    if found is None or not found[0] or _anchored(found[0]) or \
+            not _before(flower, deployment, FIXED):
+        return
+    pattern, where = found
+    project = flower.container.workload.source.project
+    old = f"the image {flower.container.image}" if _image_version(flower.container.image) else \
+        next(p.text for s in deployment.requirement_sets for p in s.requirements
+             if p.name == "flower" and p.project == project)
+    yield Finding(
+        where or flower.at,
+        f"Flower in {flower.container.where} admits the OAuth emails that the --auth regex "
+        f"'{pattern}' matches with re.match, which anchors only the start ({old} is older than "
+        "1.2.0): an address such as 'someone@example.com.attacker.com' logs in "
+        "(CVE-2022-30034)",
+        "require flower>=1.2.0, which matches the whole email; until then end the regex with $",
+        severity=Severity.ERROR)
+
+
+def _pins(deployment, flowers: list[Flower]) -> Iterator[Finding]:
+    """Requirements and images that allow only Flower releases before 1.2.0: a warning where
+    a Flower of the project uses OAuth or none is seen, else (basic auth only) information."""
+    oauth: dict[str, bool] = {}
+    for flower in flowers:
+        project = flower.container.workload.source.project
+        oauth[project] = oauth.get(project, False) or flower.unknown or \
+            any(flower.setting(o) is not None for o in ("auth", "auth_provider"))
+    advisory = "affected by CVE-2022-30034 (GHSA-q4qm-xhf9-4p8f): with OAuth (--auth) they " \
+        "match the email regex unanchored, so addresses of other domains log in"
+    for requirement_set in deployment.requirement_sets:
+        for pinned in requirement_set.requirements:
+            if pinned.name != "flower" or not _below(pinned.requirement.specifier, FIXED):
+                continue
+            yield Finding(
+                pinned.span, f"{pinned.text} allows only Flower releases before 1.2.0, "
+                + advisory, "require flower>=1.2.0",
+                severity=Severity.WARNING if oauth.get(pinned.project, True) else Severity.INFO)
+    for container in deployment.containers():
+        version = _image_version(container.image)
+        if version is None or version >= FIXED or "image" not in container.data:
+            continue
+        yield Finding(
+            Span(container.span.path, *container.data.value_pos["image"]),
+            f"{container.where} runs the image {container.image}, a Flower release before "
+            "1.2.0, " + advisory, "use mher/flower:2.0 or later",
+            severity=Severity.WARNING if oauth.get(container.workload.source.project, True)
+            else Severity.INFO)
