@@ -114,13 +114,27 @@ def test_an_empty_environment_default_is_no_broker(tmp_path):
     "from celery import Celery\nfrom .conf import SETTINGS\napp = Celery('jobs')\n"
     "app.conf.update(SETTINGS)\n",
     "import os\nfrom celery import Celery\n"
-    "os.environ.setdefault('CELERY_BROKER_URL', 'redis://r')\n"
+    "os.environ.setdefault('CELERY_BROKER_URL', 'redis://r')\n",
+    # configured in a signal handler
+    "from celery import Celery\napp = Celery('jobs')\n\n@app.on_after_configure.connect\n"
+    "def setup(sender, **kwargs):\n    sender.conf.broker_url = 'redis://redis:6379/0'\n"
     "app = Celery('jobs')\n",
 ])
 def test_no_broker_stays_silent_when_the_configuration_may_come_from_elsewhere(tmp_path, app):
     write(tmp_path, {"jobs/__init__.py": "", "jobs/tasks.py": app,
                      "docker-compose.yml": compose(command="celery -A jobs.tasks worker")})
     assert names(tmp_path, "broker-localhost") == []
+
+
+def test_class_based_django_settings_are_not_read_as_missing(tmp_path):
+    files = dict(SETTINGS_APP, **{"docker-compose.yml": compose()})
+    files["shop/settings.py"] = ("from configurations import Configuration\n\n\n"
+                                 "class Production(Configuration):\n"
+                                 "    CELERY_BROKER_URL = 'redis://redis:6379/0'\n")
+    write(tmp_path, files)
+    assert names(tmp_path, "broker-localhost") == []
+    (tmp_path / "shop/settings.py").write_text("DEBUG = False\n")
+    assert names(tmp_path, "broker-localhost") == [("docker-compose.yml", 6)]
 
 
 def test_no_broker_stays_silent_with_an_unknown_app_or_a_missing_env_file(tmp_path):

@@ -438,6 +438,8 @@ def _settings_module(module: str, finder: ModuleFinder, config: AppConfig, seen:
             _remember(ev, name, node.value)
         elif isinstance(node, _COMPOUND):
             _conditional(node, config, set())
+        elif isinstance(node, ast.ClassDef):  # django-configurations: settings in classes
+            config.unread.append(f"{module} defines settings in a class")
 
 
 _COMPOUND = (ast.If, ast.Try, ast.With, ast.For, ast.While)
@@ -447,13 +449,21 @@ _ENV_LOADERS = frozenset({"load_dotenv", "read_env", "read_dotenv", "load_env"})
 
 
 def _environment_writes(tree: ast.Module) -> list[str]:
-    """Why a module may set environment variables we cannot see: a dotenv file loaded, or
-    ``os.environ`` written (what ``os.environ.get`` reads may then come from there)."""
+    """Why a module may set environment variables or settings we cannot see: a dotenv file
+    loaded, ``os.environ`` written (what ``os.environ.get`` reads may then come from there),
+    ``exec``, or the app configured inside a function."""
+    for function in ast.walk(tree):
+        if isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                isinstance(n, ast.Attribute) and n.attr in ("conf", "config_from_object")
+                for n in ast.walk(function)):
+            return [f"{function.name}() configures the app"]
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _dotted(node.func)
             if name.split(".")[-1] in _ENV_LOADERS:
                 return [f"{name}() loads environment variables"]
+            if name in ("exec", "execfile"):
+                return [f"{name}() runs code that is not read"]
             django = node.args and isinstance(node.args[0], ast.Constant) and \
                 node.args[0].value == "DJANGO_SETTINGS_MODULE"
             if name.endswith(("environ.update", "environ.setdefault", "putenv")) and not django:
