@@ -70,7 +70,8 @@ def run(*args: str, cwd: Path | None = None, stdin: str | None = None) -> Ran:
     return Ran(result.exit_code, result.stdout, result.stderr)
 
 
-#: The slowest integration tests (a wheel build, pre-commit's try-repo, a 100,000-line input)
+#: The slowest integration tests (a wheel build, pre-commit's try-repo, a 100,000-line input,
+#: the foreign corpus, SARIF against the official schema)
 #: run where CI is set (CI services and .ci/run set it) or with CELERYLINT_ALL_TESTS=1, so that
 #: a local run stays under a minute.
 ALL_TESTS = bool(os.environ.get("CI") or os.environ.get("CELERYLINT_ALL_TESTS"))

@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.ci
 def test_foreign_corpus_is_quiet_and_crash_free(shared):
     corpus = shared / "corpus" / "foreign"
     projects = sorted(p for p in corpus.iterdir() if p.is_dir())

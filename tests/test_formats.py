@@ -21,6 +21,7 @@ def diagnostics(*paths) -> list[dict]:
 
 # -- SARIF -------------------------------------------------------------------------------------
 
+@pytest.mark.ci
 def test_sarif_validates_against_the_official_schema_with_fixes_and_regions():
     from jsonschema import Draft4Validator
 
