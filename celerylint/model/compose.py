@@ -32,8 +32,6 @@ from celerylint.sources import Skip, SourceFile
 #: Docker's healthcheck defaults (moby ``daemon/health.go``): interval 30 s, timeout 30 s,
 #: retries 3, start_period 0.
 HEALTHCHECK_DEFAULTS = {"interval": 30, "timeout": 30, "retries": 3, "start_period": 0}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(us|µs|ms|s|m|h)")
-_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}
 
 
 def workloads(project: Project, read) -> list[Workload]:
@@ -305,17 +303,10 @@ def _limits(fields: _Fields) -> dict[str, Any]:
 
 
 def _seconds(text: str) -> float | None:
-    """A compose duration (``1m30s``, ``500ms``) in seconds."""
+    """A compose duration (``1m30s``, ``500ms``) in seconds; a healthcheck also takes a bare
+    number of seconds."""
     text = text.strip()
-    if re.fullmatch(r"\d+", text):
-        return float(text)
-    total, end = 0.0, 0
-    for match in _DURATION.finditer(text):
-        if match.start() != end:
-            return None
-        total += float(match.group(1)) * _UNITS[match.group(2)]
-        end = match.end()
-    return total if end == len(text) and end else None
+    return float(text) if re.fullmatch(r"\d+", text) else compose_facts.duration(text)
 
 
 def _healthcheck(fields: _Fields, waiting: list[str]) -> dict[str, Probe]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from celerylint.diagnostics import Span
 from celerylint.model import Deployment, PinnedRequirement, RequirementSet
-from celerylint.model.origins import ScriptText
 from celerylint.parse import dockerfile, requirements, shell
 from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import SourceFile
@@ -35,10 +34,7 @@ def script_sets(scripts_read: list[tuple[SourceFile, list]], deployment: Deploym
     for source, commands in scripts_read:
         if source.path in launched:
             continue
-        fallback = Span(source.path, 1, 1, 1, 1)
-        for command in commands:
-            if command.origin is None:
-                command.origin = ScriptText(source, source.text, 0, fallback)
+        for command in commands:  # their origins are set where the script is read
             found = pip_set(command, f"pip install in {source.path}", None, "",
                             command.origin.span, source.project)
             if found:
