@@ -208,7 +208,7 @@ def test_soft_shutdown_through_the_compose_stop_signal(tmp_path):
 
 
 def test_margin_is_ten_percent_and_ten_seconds():
-    rule = importlib.import_module("rules.grace_period_short")
+    rule = importlib.import_module("celerylint.rules.grace_period_short")
     assert [rule._with_margin(s) for s in (60, 300, 1800, 0.5)] == [76, 340, 1990, 11]
 
 
@@ -294,7 +294,7 @@ def test_unauthenticated_api_variable_is_named_in_the_message(tmp_path):
     ("a@x.com$|b@x.com$", True), ("^(a@x.com|b@x.com)$", True),
 ])
 def test_auth_regex_anchoring(pattern, anchored):
-    rule = importlib.import_module("rules.flower_no_auth")
+    rule = importlib.import_module("celerylint.rules.flower_no_auth")
     assert rule._anchored(pattern) == anchored
 
 
@@ -305,7 +305,7 @@ def test_auth_regex_anchoring(pattern, anchored):
 def test_flower_versions_before_the_fix(specifier, before):
     from packaging.specifiers import SpecifierSet
 
-    rule = importlib.import_module("rules.flower_no_auth")
+    rule = importlib.import_module("celerylint.rules.flower_no_auth")
     assert rule._below(SpecifierSet(specifier), rule.FIXED) is before
 
 
