@@ -191,9 +191,28 @@ def pool_of(container: Container, invocation: CeleryInvocation) -> str | None:
 
 # -- brokers -------------------------------------------------------------------------------------
 
-BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sentinel", "valkey")
-LOCALHOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+#: kombu transports with network URLs (``valkey://`` is none: kombu#2245, "No such transport")
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp", "sentinel")
 
+
+def is_loopback(host: str | None) -> bool:
+    """``localhost`` or an address of 127.0.0.0/8 or ``::1`` (brackets allowed)."""
+    import ipaddress
+
+    if not host:
+        return False
+    host = host.strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def broker_scheme(url: str) -> str:
+    """The transport of a URL, without its ``+driver`` suffix: ``sqla+postgresql://`` -> sqla."""
+    return url.split("://", 1)[0].split("+")[0].lower() if "://" in url else ""
 
 
 def broker_urls(container: Container, invocation: CeleryInvocation | None = None):
@@ -229,8 +248,7 @@ def url_host(url: str) -> str | None:
     """The host of a broker URL, or None when it is not a network URL we understand."""
     from urllib.parse import urlsplit
 
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    if scheme.split("+")[0] not in BROKER_SCHEMES:
+    if broker_scheme(url) not in BROKER_SCHEMES:
         return None
     try:
         host = urlsplit(url.split(";")[0]).hostname

@@ -73,8 +73,9 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Related, Severity, Span
 from celerylint.engine import Context
 from celerylint.model import Container
+from celerylint.model.images import split_image
 from celerylint.parse.celery_cli import CeleryInvocation
-from celerylint.rules_support import LOCALHOSTS, LONG_RUNNING, broker_urls, is_redis, url_host
+from celerylint.rules_support import LONG_RUNNING, broker_urls, is_loopback, is_redis, url_host
 
 CODE = "CL605"
 NAME = "broker-localhost"
@@ -98,7 +99,7 @@ ENV_WRAPPERS = frozenset({"env", "doppler", "pipenv", "uv", "pdm", "hatch"})
 #: Commands that may load variables from somewhere we do not read.
 LOADERS = frozenset({"source", ".", "eval", "envdir", "dotenv"})
 SETTERS = frozenset({"export", "declare", "typeset", "readonly", "env"})
-DEFAULT_PORTS = {"redis": 6379, "rediss": 6380, "valkey": 6379, "amqp": 5672, "amqps": 5671,
+DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "amqp": 5672, "amqps": 5671,
                  "pyamqp": 5672, "sentinel": 26379}
 FALLBACK = "amqp://guest:**@localhost:5672//"
 
@@ -115,7 +116,7 @@ def check(context: Context) -> Iterator[Finding]:
         urls = broker_urls(container, invocation)
         for setting, url, where in urls:
             host = url_host(url)
-            if host in LOCALHOSTS and not _port_served(container, url) and \
+            if is_loopback(host) and not _port_served(container, url) and \
                     not _overridden(container, invocation, setting, where, image_env):
                 local[(where, setting, host)].append(container)
         if invocation.subcommand in LONG_RUNNING and \
@@ -167,14 +168,15 @@ def _other_namespace(container: Container) -> bool:
     """compose ``network_mode`` (host, service:x, container:x) or a pod on the node's network:
     ``localhost`` is then a namespace that may run the broker."""
     pod = container.workload.pod
-    return bool(container.network_mode) or (isinstance(pod, dict) and
-                                            pod.get("hostNetwork") is True)
+    mode = container.network_mode or ""
+    return mode == "host" or mode.startswith(("service:", "container:")) or \
+        (isinstance(pod, dict) and pod.get("hostNetwork") is True)
 
 
 def _starts_server(container: Container) -> bool:
     """Whether a container may run a broker or a proxy to one: its image, or a program its
     start runs (``redis-server --daemonize yes && exec celery ...``, a process supervisor)."""
-    image = (container.image or "").lower().split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+    image = split_image(container.image)[0].lower().rsplit("/", 1)[-1]
     if is_redis(container) or any(name in image for name in SERVER_IMAGES):
         return True
     if container.commands is None:

@@ -52,7 +52,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import LOCALHOSTS, broker_targets
+from celerylint.rules_support import broker_targets, is_loopback
 
 #: kustomization keys that can add or rename Services.
 RENAMING = ("namePrefix", "nameSuffix", "helmCharts", "helmChartInflationGenerator",
@@ -76,7 +76,7 @@ def check(context: Context) -> Iterator[Finding]:
     for container, setting, _, where, host, endpoint in broker_targets(deployment):
         project = container.workload.source.project
         compose = container.workload.carrier == "compose"
-        if host in LOCALHOSTS:
+        if is_loopback(host):
             continue  # broker-localhost
         if endpoint is None or endpoint.defined or not compose and (
                 endpoint.namespace not in index.service_namespaces.get(project, ()) or

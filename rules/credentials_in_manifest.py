@@ -6,20 +6,23 @@ A password written literally where the deployment is described:
   `amqp://shop:s3cret@rabbitmq:5672//`, `db+postgresql://celery:s3cret@db/results`) in a
   container's environment (`CELERY_BROKER_URL`, `CELERY_RESULT_BACKEND`, any `*BROKER*` or
   `*RESULT_BACKEND*` variable, and any Redis or AMQP URL given to a container that runs celery),
-  in a ConfigMap it loads, on a command line (`-b`, `--broker`, `--result-backend`), in a script
-  (`export`, `docker run -e`, `kubectl create secret --from-literal`), or in a Dockerfile `ENV`
-  or `ARG`;
+  in a ConfigMap it loads, on a command line (`-b`, `--broker`, `--result-backend`) or a probe's
+  command, in a script (`export`, `docker run -e`, `kubectl create secret --from-literal`), or in
+  a Dockerfile `ENV` or `ARG` (a global `ARG` before the first `FROM` too);
 - a Flower login: `--basic-auth=user:password` (`--basic_auth`), or `FLOWER_BASIC_AUTH`.
 It reads Kubernetes manifests, rendered charts (the value from the chart's `values.yaml`),
 compose files, manifests in scripts and playbooks, entry scripts and Dockerfiles alike. The
 secret itself never appears in the output: messages show it masked (`redis://:****@redis:6379/0`,
-`admin:****`).
+`admin:****`), and so do the diffs of other rules' fixes (`--diff`, the JSON `diff` field). A
+password may hold an unencoded `@`: the user and password end at the last `@` before the host.
 
 ## Symptoms
 - None at run time: everything works. Anyone who can read the repository, its history, a CI log,
   the image (`docker history`, `docker inspect`) or the Deployment (`kubectl get deploy -o yaml`,
   which Secrets' access rules do not cover) can connect to the broker and publish tasks, or log
-  in to Flower and revoke tasks or shut workers down.
+  in to Flower and revoke tasks or shut workers down. A Redis or AMQP URL given to a celery
+  container under another name (`CACHE_URL`) may not be the broker's: the message then says only
+  that anyone can connect to that server.
 
 ## Why
 Values in `env[].value`, ConfigMaps, compose `environment`, command lines and Dockerfile
@@ -48,12 +51,20 @@ choice.
 - compose `env_file` files and `.env` (where Compose expects local secrets; whether they are
   committed cannot be told from the files);
 - URLs without a password (`redis://redis:6379/0`, `redis://user@host`), empty passwords,
-  placeholders (`<password>`, `****`), and RabbitMQ's default `guest:guest`;
+  placeholders (`changeme`, `change-me`, `replaceme`, `your-password`, `password`, `secret`,
+  `example`, `dummy`, `xxx`, `****`, `<password>`, in any case), also as the default of
+  `${REDIS_PASSWORD:-changeme}`, and RabbitMQ's default `guest:guest` (a default that is not a
+  placeholder, `${REDIS_PASSWORD:-s3cret}`, is written in the repository and is reported);
 - Kubernetes Secret manifests themselves, and passwords in the app's Python settings;
 - the broker server's own settings (`redis-server --requirepass`, `RABBITMQ_DEFAULT_PASS`, a
   `redis.conf`): only the clients' URLs and Flower's login are read;
 - database or cache URLs in variables that are not about the broker, in containers that do not
   run celery.
+
+Files under a `test`, `tests`, `example` or `examples` directory, or named `*.example.*`,
+`*.sample.*` or `*.test.*` (`docker-compose.test.yml`), are reported at info level instead: their
+passwords are usually throwaway ones for a local broker, but one copied from a real deployment
+is still a leak.
 
 ## References
 - Kubernetes docs, Secrets and "Good practices for Kubernetes Secrets":
@@ -67,12 +78,16 @@ choice.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import PurePath
 from typing import Iterator
 
 from celerylint.diagnostics import Finding, Related, Severity, Span
 from celerylint.engine import Context
+from celerylint.parse.dockerfile import EnvPair, env_pairs
 from celerylint.rules_support import BROKER_SCHEMES
+from celerylint.secrets import MASK, mask, url_passwords, written_part
 
 CODE = "CL702"
 NAME = "credentials-in-manifest"
@@ -84,12 +99,19 @@ SECURITY_SEVERITY = 5.5
 #: Result backends whose URL can carry a password (besides the broker schemes).
 BACKEND_SCHEMES = ("db+", "mongodb", "couchbase", "couchdb", "arangodb", "elasticsearch",
                    "cassandra", "dynamodb", "s3", "cache+memcached", "sqla+")
-_URL = re.compile(r"(?<![A-Za-z0-9+.-])(?P<scheme>[A-Za-z][A-Za-z0-9+.-]{0,30})://"
-                  r"(?P<user>[^\s:@/'\"]{0,256}):"
-                  r"(?P<password>[^\s@/'\"]+)@(?P<rest>[^\s'\",;]*)")
+#: The host and path shown after the masked password, up to the next URL of a failover list.
+_URL_REST = re.compile(r"[^\s'\",;]*")
 _FLOWER_ENV = re.compile(r"(?:^|[\s\"'])FLOWER_BASIC_AUTH=(?P<value>[^\s\"']+)")
 _BASIC_FLAGS = ("--basic-auth", "--basic_auth")
 _NOT_LITERAL = ("$", "{{", "}}", "%(", "<", ">")
+#: Passwords nobody uses for real (compared lower case, without ``-``/``_``): a file that holds
+#: one says "put yours here".
+PLACEHOLDERS = frozenset({"changeme", "replaceme", "yourpassword", "password", "secret",
+                          "example", "dummy"})
+#: Directories and name parts of test and sample files (reported at info level).
+_SAMPLE_DIRS = frozenset({"test", "tests", "example", "examples"})
+_SAMPLE_NAMES = frozenset({"test", "example", "sample"})
+_GLOBAL_ARG = re.compile(r"[ \t]*ARG[ \t]+", re.IGNORECASE)
 ENV_KIND = "env"  # compose env_file and .env files (carriers/compose.py ENV)
 
 
@@ -108,7 +130,8 @@ def check(context: Context) -> Iterator[Finding]:
             related = [] if written.path == shown.path and \
                 shown.line <= written.line <= shown.end_line else \
                 [Related(written, "the password is written here")]
-            yield Finding(span, message, _hint(deployment, span, files), related=related)
+            yield Finding(span, message, _hint(deployment, span, files), related=related,
+                          severity=Severity.INFO if _sample(files[written.path]) else None)
 
     for workload in deployment.workloads:
         for container in workload.containers:
@@ -117,14 +140,18 @@ def check(context: Context) -> Iterator[Finding]:
                     continue
                 for secret, shown, kind in _secrets(name, var.value, bool(container.celery)):
                     yield from report(var.span, secret,
-                                      f"{name} of {container.where} holds {_WHAT[kind]} with "
-                                      f"its password written in the repository ({shown}): "
+                                      f"{name} of {container.where} holds {_what(kind, shown)} "
+                                      f"with its password written in the repository ({shown}): "
                                       + _CONSEQUENCE[kind])
     commands = [(c, f"the command of {container.where}")
                 for container in deployment.containers(include_init=True)
                 for c in container.commands or []]
     commands += [(c, f"the command of {launch.describe()}")
                  for launch in deployment.launches for c in launch.commands]
+    commands += [(c, probe.launch.describe())
+                 for container in deployment.containers(include_init=True)
+                 for probe in container.probes.values() if probe.launch is not None
+                 for c in probe.launch.commands]
     commands += [(c, f"a command of the script {source.path}")
                  for source, script in scripts for c in script]
     for command, where in commands:
@@ -136,33 +163,44 @@ def check(context: Context) -> Iterator[Finding]:
             for secret, shown, kind in _word_secrets(word.text, words[i - 1].text if i else "",
                                                      after):
                 yield from report(command.origin.span(word), secret,
-                                  f"{where} holds {_WHAT[kind]} with its "
+                                  f"{where} holds {_what(kind, shown)} with its "
                                   f"password written in the repository ({shown}): "
                                   + _CONSEQUENCE[kind])
     for parsed in deployment.dockerfiles:
-        for stage in parsed.stages:
-            for instruction in stage.instructions:
-                if instruction.keyword not in ("ENV", "ARG"):
-                    continue
-                for name, value, offset in _pairs(instruction.text):
-                    for secret, shown, _ in _secrets(name, value, False):
-                        start = instruction.position(offset)
-                        end = instruction.position(offset + len(name))
-                        yield from report(
-                            Span(parsed.source.path, *start, *end), secret,
-                            f"{instruction.keyword} {name} writes a password into the image "
-                            f"({shown}): docker history and docker inspect show it to anyone "
-                            "who can pull the image")
+        for keyword, pair, span, in_image in _dockerfile_pairs(parsed):
+            for secret, shown, kind in _secrets(pair.name, pair.value, False):
+                yield from report(span, secret, (
+                    f"{keyword} {pair.name} writes a password into the image ({shown}): docker "
+                    "history and docker inspect show it to anyone who can pull the image"
+                ) if in_image else (
+                    f"{keyword} {pair.name} before the first FROM holds {_what(kind, shown)} "
+                    f"with its password written in the repository ({shown}): "
+                    + _CONSEQUENCE[kind]))
 
 
-_WHAT = {"broker": "a broker URL", "backend": "a result backend URL",
+#: Kinds of secret: Celery's broker (a broker variable or option), its result backend, a
+#: Redis/AMQP URL given to celery under another name (maybe not the broker's), Flower's login.
+_WHAT = {"celery-broker": "a broker URL", "backend": "a result backend URL",
          "flower": "the Flower login"}
 #: What a reader of the file can do with the secret.
-_CONSEQUENCE = {"broker": "anyone who can read it can connect to the broker and publish tasks",
+_CONSEQUENCE = {"celery-broker": "anyone who can read it can connect to the broker and publish "
+                                 "tasks",
+                "broker": "anyone who can read it can connect to that server",
                 "backend": "anyone who can read it can read and overwrite task results (and "
                            "whatever else that account reaches)",
                 "flower": "anyone who can read it can log in to Flower and revoke tasks or stop "
                           "workers"}
+
+
+def _what(kind: str, shown: str) -> str:
+    """What the secret is part of; a URL that is not known to be the broker's is named by its
+    scheme only."""
+    if kind in _WHAT:
+        return _WHAT[kind]
+    scheme = shown.partition("://")[0].lower()
+    if scheme.startswith(("amqp", "pyamqp")):
+        return "an AMQP URL"
+    return "an SQS URL" if scheme == "sqs" else "a Redis URL"
 
 
 def _hint(deployment, span: Span, files) -> str:
@@ -190,7 +228,8 @@ def _broker_name(name: str) -> bool:
 
 def _secrets(name: str, value: str, celery: bool) -> list[tuple[str, str, str]]:
     """``(secret, masked, kind)`` for each literal password a variable's value holds: a Flower
-    login, a URL in a broker variable (any scheme), or a Redis/AMQP URL given to celery."""
+    login, a URL in a broker variable (any scheme), or a Redis/AMQP URL given to celery (kind
+    "broker": that it is Celery's broker is not known)."""
     if name.upper() == "FLOWER_BASIC_AUTH":
         return [(s, m, "flower") for s, m in _logins(value)]
     backend = "BACKEND" in name.upper()
@@ -216,53 +255,81 @@ def _word_secrets(text: str, before: str, after: str) -> list[tuple[str, str, st
 
 
 def _literal(secret: str) -> bool:
+    """A password written in the file that is not a placeholder."""
     return bool(secret) and not any(mark in secret for mark in _NOT_LITERAL) and \
-        set(secret) - set("*xX.")
+        bool(set(secret) - set("*xX.…")) and \
+        secret.lower().replace("-", "").replace("_", "") not in PLACEHOLDERS
 
 
 def _urls(text: str, backend: bool, named_backend: bool = False) -> list[tuple[str, str, str]]:
     """``(password, masked URL, kind)`` of each URL with a literal password: broker schemes
     always, result backend schemes (``db+``, ``mongodb`` ...) when ``backend`` says the context
-    is Celery's."""
+    is Celery's. The password of ``${PASSWORD:-s3cret}`` is its default: that is written here."""
     found: list[tuple[str, str, str]] = []
     if "://" not in text or "@" not in text:
         return found
-    for match in _URL.finditer(text):
-        scheme, user, password = (match.group(g) for g in ("scheme", "user", "password"))
-        lower = scheme.lower()
+    for url in url_passwords(text):
+        lower = url.scheme.lower()
         if not (lower.split("+")[0] in BROKER_SCHEMES or lower == "sqs" or
                 backend and lower.startswith(BACKEND_SCHEMES)):
             continue
-        if not _literal(password) or (user == "guest" and password == "guest"):
+        secret = written_part(url.password)
+        if not _literal(secret) or (url.user == "guest" and secret == "guest"):
             continue
-        kind = "backend" if named_backend or lower.startswith(BACKEND_SCHEMES) else "broker"
-        found.append((password, f"{scheme}://{user}:****@{match.group('rest')}", kind))
+        kind = "backend" if named_backend or lower.startswith(BACKEND_SCHEMES) else \
+            "celery-broker" if backend else "broker"
+        rest = _URL_REST.match(text, url.password_end)
+        assert rest is not None
+        found.append((secret, mask(text[url.start:rest.end()]), kind))
     return found
 
 
 def _logins(value: str) -> list[tuple[str, str]]:
-    """Flower's ``user:password[,user:password]``."""
+    """Flower's ``user:password[,user:password]``, shown as ``user:****``."""
     found = []
     for pair in value.split(","):
         user, colon, password = pair.strip().partition(":")
-        if colon and _literal(password) and not any(m in user for m in _NOT_LITERAL):
-            found.append((password, f"{user}:****"))
+        secret = written_part(password)
+        if colon and _literal(secret) and not any(m in user for m in _NOT_LITERAL):
+            found.append((secret, f"{user}:{MASK}"))
     return found
 
 
-_PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)=(\"(?:[^\"\\]|\\.)*\"|'[^']*'|\S*)")
+def _dockerfile_pairs(parsed) -> Iterator[tuple[str, EnvPair, Span, bool]]:
+    """``(keyword, variable, span of its name, whether the image records it)`` of each ``ENV``
+    and ``ARG``. A global ``ARG`` (before the first ``FROM``) is only in the image when a stage
+    declares it again; the parser keeps only its value (``parsed.args``), so its line is read
+    again here."""
+    source = parsed.source
+    staged = [(instruction, env_pairs(instruction.text)) for stage in parsed.stages
+              for instruction in stage.instructions if instruction.keyword in ("ENV", "ARG")]
+    declared = {pair.name for instruction, pairs in staged if instruction.keyword == "ARG"
+                for pair in pairs}
+    first = parsed.stages[0].line if parsed.stages else len(source.lines) + 1
+    for number, line in enumerate(source.lines[:first - 1], start=1):
+        keyword = _GLOBAL_ARG.match(line)
+        pairs = env_pairs(line[keyword.end():]) if keyword else []
+        if keyword and any(pair.name in parsed.args for pair in pairs):
+            for pair in pairs:
+                column = keyword.end() + pair.start + 1
+                yield "ARG", pair, Span(source.path, number, column, number,
+                                        column + len(pair.name)), pair.name in declared
+    for instruction, pairs in staged:
+        for pair in pairs:
+            start = instruction.position(pair.start)
+            end = instruction.position(pair.start + len(pair.name))
+            yield instruction.keyword, pair, Span(source.path, *start, *end), True
 
 
-def _pairs(text: str) -> list[tuple[str, str, int]]:
-    """``(name, value, offset of the name)`` of an ``ENV``/``ARG`` instruction's text, in both
-    forms (``ENV A=1 B=2`` and the legacy ``ENV A 1``)."""
-    stripped = text.lstrip()
-    start = len(text) - len(stripped)
-    first = stripped.split(None, 1)
-    if first and "=" not in first[0]:
-        value = first[1].strip() if len(first) > 1 else ""
-        return [(first[0], value.strip("\"'"), start)]
-    return [(m.group(1), m.group(2).strip("\"'"), m.start(1)) for m in _PAIR.finditer(text)]
+def _sample(source) -> bool:
+    """A test or sample file (by its path inside its project): its passwords are usually
+    throwaway ones, so they are reported at info level."""
+    path = source.path
+    if source.project and source.abspath:
+        path = os.path.relpath(source.abspath, source.project)
+    *directories, name = PurePath(path).parts or ("",)
+    return any(part.lower() in _SAMPLE_DIRS for part in directories) or any(
+        part.lower() in _SAMPLE_NAMES for part in name.split(".")[1:])  # compose.test.yml
 
 
 def _written(deployment, files, span: Span, secret: str) -> Span | None:

@@ -2,11 +2,12 @@
 
 ## What it finds
 A Flower (`celery flower`, `flower`, or the `mher/flower` image run without a command) with no
-`--basic-auth`, `--auth`, `--auth_provider`, `FLOWER_BASIC_AUTH` or `FLOWER_AUTH`, listening
+`--basic-auth`, `--auth`, `FLOWER_BASIC_AUTH` or `FLOWER_AUTH` (an `--auth_provider` alone lets
+everyone in: Flower checks the provider's login only when `--auth` is set), listening
 on every interface (no `--address=127.0.0.1`), that something outside can reach on its port
 (`--port`, `FLOWER_PORT`, 5555 by default):
-- a LoadBalancer or NodePort Service (or one with `externalIPs`) that selects its pod and
-  targets that port, or an Ingress that routes to a Service doing so;
+- a LoadBalancer (not an internal one) or NodePort Service (or one with `externalIPs`) that
+  selects its pod and targets that port, or an Ingress that routes to a Service doing so;
 - a `hostPort`, or `hostNetwork: true`;
 - compose `ports` publishing it on the host's every interface (`"5555:5555"`, `"5555"`; not
   `"127.0.0.1:5555:5555"`), or `network_mode: host`.
@@ -46,10 +47,13 @@ the credentials are the team's to choose and keep.
 
 ## When it stays silent
 - any authentication option or variable (even one whose value we cannot see), `--conf` (a
-  configuration file may set it), variables from an `envFrom` or `env_file` we cannot read;
-  a `flowerconfig.py` in the working directory is not read;
+  configuration file may set it), variables from an `envFrom` or `env_file` we cannot read, a
+  `flowerconfig.py` (Flower's default `--conf`, read from its working directory) at the project's
+  root or beside the file that starts Flower or builds its image;
 - `--address` on a loopback address, `--unix_socket`; a Flower reachable only inside the cluster
-  (a ClusterIP Service with no Ingress) or the compose network (`expose`, no `ports`);
+  (a ClusterIP Service with no Ingress), through an internal load balancer (AWS, GKE, Azure,
+  OCI and IBM annotations) or one whose `loadBalancerSourceRanges` are all private, or only on
+  the compose network (`expose`, no `ports`);
 - an authenticating proxy: an oauth2-proxy (or Pomerium, Vouch) container in the pod, or an
   Ingress with an `auth-*` annotation (`nginx.ingress.kubernetes.io/auth-url`, `auth-type`) or
   middlewares or plugins we cannot see (Traefik, Kong);
@@ -58,20 +62,25 @@ the credentials are the team's to choose and keep.
 
 ## References
 - Flower `flower/options.py` (v2.1.0: `port` 5555, `address` '', `basic_auth`, `auth`,
-  `auth_provider`), `flower/command.py` (`FLOWER_` variables), `flower/api/__init__.py`
+  `auth_provider`, `conf` 'flowerconfig.py'), `flower/views/__init__.py`
+  (`BaseHandler.get_current_user`: no `auth` and no `basic_auth`, everyone is let in),
+  `flower/command.py` (`FLOWER_` variables), `flower/api/__init__.py`
   (`FLOWER_UNAUTHENTICATED_API`), docs/auth.rst: https://flower.readthedocs.io/en/latest/auth.html
 - CVE-2022-30034, GHSA-q4qm-xhf9-4p8f; mher/flower#1217 and the fix in 1.2.0 (mher/flower#1227,
   `flower/views/auth.py` `authenticate`: `re.fullmatch`):
   https://github.com/advisories/GHSA-q4qm-xhf9-4p8f
 - Compose Specification, services, `ports` ("If it is not set, it binds to all network
   interfaces"): https://github.com/compose-spec/compose-spec/blob/main/05-services.md#ports
-- Kubernetes docs, Service types (NodePort, LoadBalancer), Ingress, `hostPort`.
+- Kubernetes docs, Service types (NodePort, LoadBalancer, `loadBalancerSourceRanges`), Ingress,
+  `hostPort`; internal load balancers: AWS Load Balancer Controller (`aws-load-balancer-scheme`),
+  GKE (`networking.gke.io/load-balancer-type: "Internal"`), AKS
+  (`azure-load-balancer-internal`).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator
 
 from packaging.version import InvalidVersion, Version
@@ -79,8 +88,9 @@ from packaging.version import InvalidVersion, Version
 from celerylint.diagnostics import Finding, Related, Severity, Span
 from celerylint.engine import Context
 from celerylint.model import Container
-from celerylint.model.index import namespace
-from celerylint.model.kubernetes import dig, span
+from celerylint.model.exposure import exposures
+from celerylint.model.images import split_image
+from celerylint.rules_support import is_loopback
 
 CODE = "CL701"
 NAME = "flower-no-auth"
@@ -88,9 +98,10 @@ SEVERITY = Severity.ERROR
 SUMMARY = "Flower runs without authentication where others can reach it"
 
 DEFAULT_PORT = 5555
-AUTH_OPTIONS = ("basic_auth", "auth", "auth_provider")
+#: What turns authentication on: ``--auth_provider`` alone does not (``BaseHandler.get_current_user``
+#: lets everyone in when ``auth`` is empty).
+AUTH_OPTIONS = ("basic_auth", "auth")
 PROXY_IMAGES = ("oauth2-proxy", "oauth2_proxy", "pomerium", "vouch-proxy")
-LOOPBACK = re.compile(r"(127\.\d+\.\d+\.\d+|::1|localhost)")
 #: Flower releases (mher/flower tags since 0.7), and a far future one: what a requirement admits.
 RELEASES = tuple(Version(v) for v in ("0.7.0", "0.8.0", "0.9.0", "0.9.7", "1.0.0", "1.1.0",
                                       "1.2.0", "2.0.0", "2.0.1", "2.1.0", "99"))
@@ -124,8 +135,9 @@ class Flower:
 
 def check(context: Context) -> Iterator[Finding]:
     deployment = context.deployment
-    exposed = _exposures(deployment)
-    flowers = [f for f in map(_flower, deployment.containers()) if f is not None]
+    exposed = exposures(deployment)
+    flowers = [f for f in (_flower(c, deployment) for c in deployment.containers())
+               if f is not None]
     for flower in flowers:
         container = flower.container
         yield from _unanchored(flower, deployment)
@@ -133,7 +145,7 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         address = flower.setting("address")
         if flower.setting("unix_socket") is not None or (address is not None and (
-                address[0] is None or LOOPBACK.fullmatch(address[0].strip("[]")))):
+                address[0] is None or is_loopback(address[0]))):
             continue
         if any(any(p in (c.image or "") for p in PROXY_IMAGES)
                for c in container.workload.containers):
@@ -162,9 +174,9 @@ def check(context: Context) -> Iterator[Finding]:
 
 # -- which containers run Flower -------------------------------------------------------------
 
-def _flower(container: Container) -> Flower | None:
+def _flower(container: Container, deployment) -> Flower | None:
     invocation = next((i for i in container.celery if i.subcommand == "flower"), None)
-    unknown = container.env_open or container.env_from_secret
+    unknown = container.env_open or container.env_from_secret or _config_file(container, deployment)
     if invocation is not None:
         at = invocation.span()
         if at.path != container.span.path:
@@ -184,8 +196,7 @@ def _flower(container: Container) -> Flower | None:
                                     invocation.span(word or option.flag))
         flower.unknown = flower.unknown or "conf" in flower.options
         return flower
-    image = (container.image or "").split("@")[0]
-    if image.rsplit(":", 1)[0].endswith("mher/flower") and \
+    if split_image(container.image)[0].endswith("mher/flower") and \
             all(item.startswith("-") for item in container.argv):
         flower = Flower(container, container.span, unknown=unknown or any(container.argv_dynamic))
         command = container.commands[0] if container.commands else None
@@ -200,67 +211,29 @@ def _flower(container: Container) -> Flower | None:
     return None
 
 
-# -- how it is reached ---------------------------------------------------------------------------
-
-def _exposures(deployment) -> dict[int, list[tuple[dict, list[tuple[Any, str, Span]]]]]:
-    """Workload id -> ``(Service spec, ways)`` for each Service that opens its pods' ports
-    beyond the cluster, each way ``(port an Ingress names, what, span)``: by type or external
-    IPs, or through an Ingress. One pass over the objects; Services find their workloads
-    through the label index."""
-    found: dict[int, list] = {}
-    routed: dict[tuple[str, str, str], list[tuple[Any, Any, Span]]] = {}
-    for obj in deployment.objects:
-        if obj.kind != "Ingress":
+def _config_file(container: Container, deployment) -> bool:
+    """Whether a ``flowerconfig.py`` (read from Flower's working directory by default, and
+    able to set ``basic_auth``) lies at the project's root or beside the file that starts it
+    or builds its image."""
+    places = [container.workload.source.project, container.workload.source.abspath]
+    if container.build:
+        places.append(container.build[0])
+    cache = deployment.index.facts.setdefault(("flower-no-auth", "flowerconfig"), {})
+    scope = deployment.scope
+    found = False
+    for place in places:
+        if not place or scope is None:
             continue
-        annotations = dig(obj.data, "metadata", "annotations")
-        if isinstance(annotations, dict) and any(
-                "auth" in str(k).lower() or "middlewares" in str(k) or "plugins" in str(k)
-                for k in annotations):
-            continue  # an authenticating ingress controller in front
-        for service, port in _backends(obj.data.get("spec")):
-            routed.setdefault((obj.source.project, namespace(obj), service), []).append(
-                (port, obj.name, obj.span))
-    for obj in deployment.objects:
-        if obj.kind != "Service" or not isinstance(obj.data.get("spec"), dict):
-            continue
-        spec = obj.data["spec"]
-        kind = spec.get("type") if isinstance(spec.get("type"), str) else "ClusterIP"
-        ways: list[tuple[Any, str, Span]] = []
-        if kind in ("NodePort", "LoadBalancer"):
-            ways.append((None, f"the {kind} Service '{obj.name}'",
-                         span(obj.source, spec.value_pos["type"])))
-        elif spec.get("externalIPs"):
-            ways.append((None, f"the Service '{obj.name}' with externalIPs", obj.span))
-        for port, ingress, where in routed.get((obj.source.project, namespace(obj), obj.name), []):
-            ways.append((port, f"the Ingress '{ingress}' (through the Service '{obj.name}')",
-                         where))
-        if not ways:
-            continue
-        for workload in deployment.index.selected(obj):
-            found.setdefault(id(workload), []).append((spec, ways))
+        path = Path(place)
+        directory = path if path.is_dir() else path.parent
+        if directory not in cache:
+            candidate = directory / "flowerconfig.py"
+            cache[directory] = scope.contains(candidate) and candidate.is_file()
+        found = found or cache[directory]
     return found
 
 
-def _backends(spec: Any) -> Iterator[tuple[str, Any]]:
-    """``(service name, port)`` of every backend of an Ingress (v1 and v1beta1)."""
-    if not isinstance(spec, dict):
-        return
-    backends = [spec.get("defaultBackend"), spec.get("backend")]
-    for rule in spec.get("rules") or [] if isinstance(spec.get("rules"), list) else []:
-        paths = dig(rule, "http", "paths")
-        backends += [p.get("backend") for p in paths or [] if isinstance(p, dict)] \
-            if isinstance(paths, list) else []
-    for backend in backends:
-        if not isinstance(backend, dict):
-            continue
-        service = backend.get("service")
-        if isinstance(service, dict) and isinstance(service.get("name"), str):
-            port = service.get("port")
-            yield service["name"], (port.get("number") or port.get("name")) \
-                if isinstance(port, dict) else None
-        elif isinstance(backend.get("serviceName"), str):
-            yield backend["serviceName"], backend.get("servicePort")
-
+# -- how it is reached ---------------------------------------------------------------------------
 
 def _reachable(flower: Flower, exposed) -> list[tuple[str, Span | None]]:
     container = flower.container
@@ -275,7 +248,7 @@ def _reachable(flower: Flower, exposed) -> list[tuple[str, Span | None]]:
         for published in container.ports:
             if published.published is None or published.dynamic or \
                     (port is not None and published.target != port) or \
-                    (published.host_ip and LOOPBACK.fullmatch(published.host_ip)):
+                    is_loopback(published.host_ip):
                 continue
             host = published.host_ip or "0.0.0.0"
             shown = f"{host}:{published.published}" if published.published else \
@@ -287,7 +260,7 @@ def _reachable(flower: Flower, exposed) -> list[tuple[str, Span | None]]:
                         f"{on}", None))
     for declared in container.ports:
         if declared.published and declared.target == port and not (
-                declared.host_ip and LOOPBACK.fullmatch(declared.host_ip)):
+                is_loopback(declared.host_ip)):
             reasons.append((f"hostPort {declared.published} opens {on} on its node",
                             declared.span))
     for spec, ways in exposed.get(id(workload), []):
@@ -327,8 +300,7 @@ def _below(specifier, cut: Version) -> bool | None:
 
 
 def _image_version(image: str | None) -> Version | None:
-    name = (image or "").split("@")[0]
-    repository, _, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "")
+    repository, tag = split_image(image)
     if not repository.endswith("mher/flower") or not tag:
         return None
     try:
@@ -343,10 +315,23 @@ def _before(flower: Flower, deployment, cut: Version) -> bool | None:
     version = _image_version(flower.container.image)
     if version is not None:
         return version < cut
-    project = flower.container.workload.source.project
-    answers = {_below(p.requirement.specifier, cut) for s in deployment.requirement_sets
-               for p in s.requirements if p.name == "flower" and p.project == project}
-    return answers.pop() if len(answers) == 1 else None
+    return _pinned_before(deployment, cut).get(flower.container.workload.source.project)
+
+
+def _pinned_before(deployment, cut: Version) -> dict[str, bool | None]:
+    """Per project, whether its flower requirements allow only releases before ``cut`` (None:
+    they do not tell, or disagree); one pass over the requirements for the run."""
+    key = ("flower-no-auth", "before", cut)
+    if key not in deployment.index.facts:
+        answers: dict[str, set] = {}
+        for requirement_set in deployment.requirement_sets:
+            for pinned in requirement_set.requirements:
+                if pinned.name == "flower":
+                    answers.setdefault(pinned.project, set()).add(
+                        _below(pinned.requirement.specifier, cut))
+        deployment.index.facts[key] = {project: found.pop() if len(found) == 1 else None
+                                       for project, found in answers.items()}
+    return deployment.index.facts[key]
 
 
 def _anchored(pattern: str) -> bool:
@@ -384,7 +369,7 @@ def _pins(deployment, flowers: list[Flower]) -> Iterator[Finding]:
     for flower in flowers:
         project = flower.container.workload.source.project
         oauth[project] = oauth.get(project, False) or flower.unknown or \
-            any(flower.setting(o) is not None for o in ("auth", "auth_provider"))
+            flower.setting("auth") is not None
     advisory = "affected by CVE-2022-30034 (GHSA-q4qm-xhf9-4p8f): with OAuth (--auth) they " \
         "match the email regex unanchored, so addresses of other domains log in"
     for requirement_set in deployment.requirement_sets:

@@ -61,6 +61,7 @@ from typing import Any, Iterator
 
 from celerylint.diagnostics import Finding, Related, Severity, Span
 from celerylint.engine import Context
+from celerylint.model.images import split_image
 from celerylint.model.index import namespace
 from celerylint.model.kubernetes import dig, span
 
@@ -157,8 +158,7 @@ def _lowest(workloads, deployment, keda) -> dict | None:
 
 def _celery(container) -> bool:
     """Runs celery (worker, beat, Flower), or the Flower image with its own command."""
-    image = (container.image or "").split("@")[0].rsplit(":", 1)[0]
-    return bool(container.celery) or image.endswith("mher/flower")
+    return bool(container.celery) or split_image(container.image)[0].endswith("mher/flower")
 
 
 def _names(counted: dict) -> str:

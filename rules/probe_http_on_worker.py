@@ -38,8 +38,9 @@ to keep is the application's decision.
   backgrounded celery, a server or daemon in the commands (Flower, gunicorn, nginx, supervisord
   ...), a command or environment value that names the port, compose `network_mode`;
 - the project installs a package that serves HTTP from inside celery (celery-healthcheck,
-  celery-live, prometheus-client's `start_http_server` ...), or the app's module mentions a
-  server or the port;
+  celery-live, prometheus-client's `start_http_server` ...), the app's module mentions a
+  server or the port, or a module of the app's package starts a server from a worker signal
+  or bootstep (`start_http_server(...)` in a `worker_init` handler);
 - a probe with a `host` of its own, a named port the container does not declare, gRPC probes;
 - a container whose start cannot be read (an image's unknown ENTRYPOINT, a command built at run
   time).
@@ -54,7 +55,9 @@ to keep is the application's decision.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity, Span
@@ -62,6 +65,7 @@ from celerylint.engine import Context
 from celerylint.model import Container, Deployment, Probe
 from celerylint.model.kubernetes import span
 from celerylint.parse.shell import SimpleCommand
+from celerylint.rules_support import is_loopback
 
 CODE = "CL305"
 NAME = "probe-http-on-worker"
@@ -88,11 +92,15 @@ IN_PROCESS = frozenset({
     "celery-worker-healthcheck", "celery-redis-prometheus", "prometheus-client",
     "django-celery-heartbeat", "celery-probes",
 })
+#: Servers a module starts itself, and the hooks that run it inside the worker.
+_CODE_SERVERS = re.compile(r"start_http_server|start_wsgi_server|HTTPServer\(|make_server\(|"
+                           r"TCPServer\(|web\.run_app|uvicorn\.run\(")
+_WORKER_HOOKS = re.compile(r"worker_init|worker_process_init|worker_ready|celeryd_init|bootsteps")
+_VENDORED = frozenset({"node_modules", "venv", "site-packages", "dist", "build"})
 _APP_SERVERS = re.compile(r"start_http_server|HTTPServer|make_server|socketserver|wsgiref|"
                           r"aiohttp|run_app|bottle|uvicorn|fastapi|flask|health.?check", re.I)
 _LOCAL_URL = re.compile(r"(https?)://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])"
                         r"(?::(\d+))?(?:/|$)")
-_LOCAL_HOSTS = ("localhost", "127.0.0.1", "0.0.0.0", "::1")
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -110,7 +118,7 @@ def check(context: Context) -> Iterator[Finding]:
             if target is None:
                 continue
             port, how, where = target
-            if _may_listen(container, port):
+            if _may_listen(container, port) or _worker_code_serves(deployment, container):
                 continue
             yield _finding(container, probe, port, how, where,
                            "beat" if all(i.subcommand == "beat" for i in celery) else "worker")
@@ -198,7 +206,7 @@ def _local_request(commands: list[SimpleCommand]) -> tuple[int, str, Span] | Non
             shown = f"requests {word.text} with {name}"
         elif name in ("nc", "ncat", "netcat"):
             texts = [w.text for w in words[1:] if not w.text.startswith("-")]
-            if len(texts) != 2 or texts[0] not in _LOCAL_HOSTS or not texts[1].isdigit():
+            if len(texts) != 2 or not (is_loopback(texts[0]) or texts[0] == "0.0.0.0") or not texts[1].isdigit():
                 return None
             word, port = words[-1], int(texts[1])
             shown = f"connects to {texts[0]}:{port} with {name}"
@@ -265,6 +273,48 @@ def _sidecars(container: Container) -> bool:
         if not all(i.is_worker or i.runs_beat for i in other.celery):
             return True
     return False
+
+
+def _worker_code_serves(deployment: Deployment, container: Container) -> bool:
+    """Whether a module of the app's package starts a server from a worker signal or bootstep
+    (``start_http_server`` on ``worker_init``): it listens in the worker whatever starts it.
+    Read once per package, and only when a finding is about to be made."""
+    config = container.app_config
+    where = config.source.abspath if config is not None and config.source is not None else None
+    if not where or deployment.scope is None:
+        return False
+    package = Path(where).parent
+    while (package.parent / "__init__.py").is_file() and deployment.scope.contains(package.parent):
+        package = package.parent
+    cache = deployment.index.facts.setdefault((NAME, "code"), {})
+    if package not in cache:
+        cache[package] = (package / "__init__.py").is_file() and any(
+            _WORKER_HOOKS.search(text) and _CODE_SERVERS.search(text)
+            for text in _python_texts(package, deployment.scope))
+    return cache[package]
+
+
+def _python_texts(root: Path, scope) -> Iterator[str]:
+    """The text of a package's Python modules (bounded: not hidden or vendored directories,
+    files up to 512 KiB, 5,000 files at most); never outside the checked tree."""
+    if not scope.contains(root):
+        return
+    read = 0
+    for directory, folders, files in os.walk(root):
+        folders[:] = sorted(f for f in folders if not f.startswith((".", "__")) and
+                            f not in _VENDORED)
+        for name in sorted(files):
+            path = Path(directory, name)
+            if not name.endswith(".py") or path.is_symlink() or not path.is_file():
+                continue
+            read += 1
+            if read > 5000:
+                return
+            try:
+                if path.stat().st_size <= 512 * 1024:
+                    yield path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
 
 
 def _serving_projects(deployment: Deployment) -> set[str]:

@@ -85,9 +85,10 @@ from celerylint.engine import Context
 from celerylint.fixes.commands import add_args
 from celerylint.fixes.yamledit import set_value
 from celerylint.model import Container, Deployment, Probe
+from celerylint.model.images import split_image
 from celerylint.model.kubernetes import span
 from celerylint.model.probe_commands import DEFAULT_WINDOW, Ping, remote_control
-from celerylint.rules_support import app_setting, broker_urls, hops, scaling
+from celerylint.rules_support import app_setting, broker_scheme, broker_urls, hops, scaling
 
 CODE = "CL304"
 NAME = "probe-inspect-ping"
@@ -249,7 +250,7 @@ def _too_short(container: Container, probe: Probe, ping: Ping, name: str,
 
 def _no_remote_control(container: Container, ping: Ping) -> str | None:
     for setting, url, _ in broker_urls(container, ping.invocation):
-        scheme = url.split("://", 1)[0].split("+")[0].lower() if "://" in url else ""
+        scheme = broker_scheme(url)
         if setting == "broker_url" and scheme in NO_REMOTE_CONTROL:
             return (f"its broker is `{scheme}://`, a transport without remote control (no "
                     "fanout exchange), so the workers never start it")
@@ -354,8 +355,7 @@ def _key(container: Container) -> tuple:
                    if setting == "broker_url"), None) if container.celery else None
     image = None
     if not broker:
-        name = (container.image or "").split("@")[0]
-        image = name.rsplit(":", 1)[0] if ":" in name.rsplit("/", 1)[-1] else name
+        image = split_image(container.image)[0]
         if not image:
             return ()  # nothing to say that another worker shares its broker
     return (workload.source.project, workload.carrier, workload.namespace or "default",

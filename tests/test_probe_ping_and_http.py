@@ -97,6 +97,24 @@ def test_the_window_fix_fits_the_probe_timeout_and_leaves_nothing_to_fix(tmp_pat
         assert probe["timeoutSeconds"] == (raised or timeout)
 
 
+def test_the_window_fix_adds_items_to_a_compose_cmd_list(tmp_path):
+    """In ``["CMD", ...]`` each item is one argument: -t and its value are items of their own,
+    added once (a fix that does not remove its finding is not made again)."""
+    write(tmp_path, {"compose.yaml": """services:
+  worker:
+    image: shop:1
+    command: celery -A shop worker
+    healthcheck:
+      test: ["CMD", "celery", "-A", "shop", "inspect", "ping"]
+      timeout: 20s
+"""})
+    result = run("check", "--fix", "--select", "CL304", ".", cwd=tmp_path)
+    assert "Fixed 1 problem" in result.stdout, result.stdout
+    test = yaml.safe_load((tmp_path / "compose.yaml").read_text())["services"]["worker"]
+    assert test["healthcheck"]["test"] == ["CMD", "celery", "-A", "shop", "inspect", "ping",
+                                           "-t", "10"]
+
+
 def test_a_given_window_longer_than_the_probe_timeout_raises_the_timeout(tmp_path):
     write(tmp_path, {"k8s.yaml": deployment(worker(
         '["celery", "-A", "shop", "worker"]',

@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from celerylint.diagnostics import Applicability, Diagnostic, Edit, Fix
+from celerylint.secrets import mask
 from celerylint.sources import SourceFile
 
 MAX_PASSES = 10
@@ -66,7 +67,9 @@ def _clashes(a: Edit, b: Edit) -> bool:
 
 
 def unified_diff(source: SourceFile, new: SourceFile) -> str:
-    """A git-style diff (``a/``, ``b/``) that ``git apply`` and ``patch -p1`` accept."""
+    """A git-style diff (``a/``, ``b/``) that ``git apply`` and ``patch -p1`` accept, unless
+    one of its lines holds a password: that is masked (``_render``), and then the patch does not
+    apply (the masked line no longer matches); ``--fix`` writes the edits themselves."""
     old_lines = source.encode(source.text, source.eols).decode(source.encoding).splitlines(True)
     new_lines = new.encode(new.text, new.eols).decode(source.encoding).splitlines(True)
     return _render(difflib.unified_diff(old_lines, new_lines, f"a/{source.path}",
@@ -74,12 +77,14 @@ def unified_diff(source: SourceFile, new: SourceFile) -> str:
 
 
 def _render(lines) -> str:
+    """The diff's text, passwords masked: a diff is for display (a terminal, a CI log, the
+    JSON ``diff`` field), and its context lines may hold a password no fix is about."""
     out = []
     for line in lines:
         if not line.endswith("\n"):
             line += "\n\\ No newline at end of file\n"
         out.append(line)
-    return "".join(out)
+    return mask("".join(out))
 
 
 def fix_diff(fix: Fix, sources: dict[str, SourceFile]) -> str:
@@ -166,6 +171,7 @@ def fix_all(lint, unsafe: bool) -> FixRun:
     bad: set[tuple] = set()
     last: dict[str, tuple[SourceFile | None, list[tuple]]] = {}  # what the last pass changed
     health: dict[str, tuple[int, int, int]] = {}
+    applied: set[tuple] = set()  # fixes made, by where they start: one that comes back failed
     for _ in range(2 * MAX_PASSES + 1):
         deployment, skipped, diagnostics = lint(overlay)
         run.deployment, run.skipped, run.remaining = deployment, skipped, diagnostics
@@ -202,6 +208,15 @@ def fix_all(lint, unsafe: bool) -> FixRun:
                 continue
             if any(_clashes(e, c) for e in fix.edits for c in chosen):
                 continue
+            again = (*_key(diagnostic)[:4], diagnostic.span.line, diagnostic.span.column)
+            if again in applied:  # made once and the same finding starts at the same place
+                bad.add(_key(diagnostic))
+                run.fixed -= 1
+                run.bugs.append(f"{diagnostic.path}: celerylint bug: the fix "
+                                f"'{diagnostic.fix.title}' ({diagnostic.code}) did not remove "
+                                "its finding; applied once only. Please report it.")
+                continue
+            applied.add(again)
             chosen.extend(fix.edits)
             for path in dict.fromkeys(e.path for e in fix.edits):
                 keys_by_path.setdefault(path, []).append(_key(diagnostic))

@@ -31,6 +31,7 @@ from celerylint import sources as src
 from celerylint.diagnostics import Span
 from celerylint.model import Container
 from celerylint.model import shells
+from celerylint.model.images import split_image
 from celerylint.model.image_scripts import (Item, copied_from, fallback_span, instruction_items,
                                             instruction_scripts, split_script)
 from celerylint.model.origins import Joined, Origin, ScriptText
@@ -157,8 +158,7 @@ class Resolver:
         """The Dockerfile (and its final stage) that builds ``image``, in the same project."""
         if not image or not self.dockerfiles:
             return None
-        name = image.split("@")[0]
-        repository = name.rsplit(":", 1)[0] if ":" in name.split("/")[-1] else name
+        repository = split_image(image)[0]
         mapped = self.images.get(image) or self.images.get(repository)
         if mapped is not None:  # the configuration says which Dockerfile builds it
             found = self.by_path.get(os.path.normpath(mapped))

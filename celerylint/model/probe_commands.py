@@ -42,6 +42,15 @@ class HealthcheckText(Origin):
     raw: str
     done: Interpolated | None
     fallback: Span
+    item: tuple[YList, int] | None = None  # its place in a ``["CMD", ...]`` list
+
+    def list_item(self, word: Word) -> tuple[YList, int] | None:
+        """A whole ``CMD`` item copied unchanged is edited as a list item, so an inserted
+        argument becomes an item of its own (text inserted inside it would be one argument)."""
+        if self.item is None or self.done is None or self.done.text != self.raw or \
+                word.start != 0 or word.end != len(self.raw):
+            return None
+        return self.item
 
     def offsets(self, word: Word) -> tuple[int, int] | None:
         at = self.done.written(word.start, word.end) if self.done is not None else None
@@ -101,16 +110,20 @@ def _healthcheck_items(probe: Probe) -> list[tuple[str, Origin, Word]]:
     test = probe.data.get("test")
     if source is None or test is None:
         return []
+    places: list[tuple[YList, int] | None]
     if isinstance(test, YList):
         strings = [(t, test.item_pos[i]) for i, t in enumerate(test)]
         if not strings or not all(isinstance(t, str) for t, _ in strings):
             return []
         form, strings = strings[0][0], strings[1:]
+        places = [(test, i + 1) for i in range(len(strings))] if form == "CMD" else \
+            [None] * len(strings)
         if form not in ("CMD", "CMD-SHELL") or not strings or \
                 (form == "CMD-SHELL" and len(strings) != 1):
             return []
     elif isinstance(test, str):
         form, strings = "CMD-SHELL", [(test, probe.data.value_pos["test"])]
+        places = [None]
     else:
         return []
     fallback = Span(source.path, *strings[0][1])
@@ -119,7 +132,7 @@ def _healthcheck_items(probe: Probe) -> list[tuple[str, Origin, Word]]:
     for i, (raw, pos) in enumerate(strings):
         done = interpolate(raw, Variables())
         names.update(_COMPOSE_REFERENCE.findall(raw.replace("$$", "")))
-        origin = HealthcheckText(source, pos, raw, done, Span(source.path, *pos))
+        origin = HealthcheckText(source, pos, raw, done, Span(source.path, *pos), places[i])
         items.append((done.text, origin, Word(done.text, 0, len(done.text), i, done.dynamic)))
     probe.compose_variables = frozenset(names)
     if form == "CMD-SHELL":

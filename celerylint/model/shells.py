@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from celerylint.model.images import split_image
 from celerylint.parse.shell import SimpleCommand
 
 #: Images whose ``/bin/sh`` is bash.
@@ -72,8 +73,7 @@ def image_family(image: str | None) -> tuple[str, str | None] | None:
     """``("debian", codename)``, ``("alpine", None)``, ``("rhel", None)`` or None (unknown)."""
     if not image:
         return None
-    name = image.split("@")[0].lower()
-    repository, _, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "")
+    repository, tag = split_image(image.lower())
     parts = repository.split("/")
     path = parts[1:] if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]) else parts
     last = path[-1]

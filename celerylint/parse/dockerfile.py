@@ -16,6 +16,7 @@ import json
 import bisect
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from celerylint.sources import ParseProblem, SourceFile
 
@@ -177,13 +178,38 @@ class Dockerfile:
     args: dict[str, str]  # ARG defaults declared before the first FROM
 
 
+class EnvPair(NamedTuple):
+    """One variable an ``ENV`` or ``ARG`` instruction sets; offsets into the text read."""
+
+    name: str
+    value: str  # quotes removed
+    start: int  # of the name
+    value_start: int
+
+
+_PAIR = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\'[^\']*\'|\S*)')
+
+
+def env_pairs(text: str) -> list[EnvPair]:
+    """The variables of an ``ENV``/``ARG`` instruction's text in both forms (``ENV A=1 B=2`` and
+    the legacy ``ENV A 1``), with offsets so that rules can point at a name in ``text``."""
+    stripped = text.lstrip()
+    start = len(text) - len(stripped)
+    first = stripped.split(None, 1)
+    if not first:
+        return []
+    if "=" not in first[0]:
+        rest = stripped[len(first[0]):]
+        value = rest.strip()
+        value_start = start + len(first[0]) + len(rest) - len(rest.lstrip())
+        return [EnvPair(first[0], value.strip("\"'"), start, value_start)]
+    return [EnvPair(m.group(1), m.group(2).strip("\"'"), m.start(1), m.start(2))
+            for m in _PAIR.finditer(text)]
+
+
 def _env_values(text: str) -> dict[str, str]:
     """The variables one ENV instruction sets."""
-    if not text.split(None, 1) or "=" not in text.split(None, 1)[0]:
-        key, _, value = text.partition(" ")
-        return {key: value.strip()} if key else {}
-    return {m.group(1): m.group(2).strip('"\'')
-            for m in re.finditer(r'([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\'[^\']*\'|\S*)', text)}
+    return {pair.name: pair.value for pair in env_pairs(text)}
 
 
 def _flags(text: str) -> dict[str, str]:
