@@ -132,7 +132,8 @@ class Scope:
     """The checked roots of a run: what it may read and write, and which project a file is in."""
 
     roots: list[Path] = field(default_factory=list)
-    _projects: dict[Path, str] = field(default_factory=dict)  # directory -> its project
+    _projects: dict[str, str] = field(default_factory=dict)  # real directory -> its project
+    _directories: dict[str, str] = field(default_factory=dict)  # directory -> its real path
 
     @classmethod
     def of(cls, paths: list[str]) -> "Scope":
@@ -153,30 +154,50 @@ class Scope:
 
     def contains(self, path: str | Path) -> bool:
         """Whether the real path (symlinks resolved) lies in a checked root."""
-        real = _real(Path(path))
-        return real is not None and any(real == root or root in real.parents for root in self.roots)
+        real = self._real(path)
+        return real is not None and any(real == root or real.startswith(inside)
+                                        for root, inside in self._prefixes())
+
+    def _prefixes(self) -> list[tuple[str, str]]:
+        return [(str(root), str(root).rstrip(os.sep) + os.sep) for root in self.roots]
+
+    def _real(self, path: str | Path) -> str | None:
+        """``os.path.realpath``, with each directory resolved once per run (thousands of files
+        share a few directories): only a file that is itself a link is resolved whole."""
+        text = os.fspath(path)
+        parent, name = os.path.split(text)
+        try:
+            if name in ("", ".", "..") or os.path.islink(text):
+                return os.path.realpath(text)
+            directory = self._directories.get(parent)
+            if directory is None:
+                directory = self._directories[parent] = os.path.realpath(parent or ".")
+            return os.path.join(directory, name)
+        except (OSError, ValueError):
+            return None
 
     def project_of(self, path: str | None) -> str:
         """The project a file belongs to: the nearest directory above it, inside the checked
         tree, with a project marker (``.git``, ``pyproject.toml`` ...), else the outermost checked
         root holding it. Rules that join objects across the run group by it, so two projects
         checked together never mix."""
-        real = _real(Path(path)) if path else None
+        real = self._real(path) if path else None
         if real is None:
             return ""
         chain = []
-        directory = real.parent
-        while self.contains(directory) and directory not in self._projects:
+        directory = os.path.dirname(real)
+        while directory not in self._projects and self.contains(directory):
             chain.append(directory)
-            if directory.parent == directory:
+            parent = os.path.dirname(directory)
+            if parent == directory:
                 break
-            directory = directory.parent
+            directory = parent
         found = self._projects.get(directory, "")
         for directory in reversed(chain):  # outermost first: a nearer marker wins
-            if any(_exists(directory / marker) for marker in PROJECT_MARKERS):
-                found = str(directory)
+            if any(_exists(Path(directory, marker)) for marker in PROJECT_MARKERS):
+                found = directory
             elif not found:
-                found = str(directory)  # the outermost checked directory, for now
+                found = directory  # the outermost checked directory, for now
             self._projects[directory] = found
         return found
 

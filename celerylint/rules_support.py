@@ -114,14 +114,19 @@ def launch_invocations(deployment):
     """``(launch, invocation)`` for every celery command a container or image starts with.
 
     A command reached from a container and again from its image (``docker run``) is given once,
-    with the container's launch, whose message says more."""
-    seen = set()
-    for launch in deployment.launches:
-        for invocation in launch.celery:
-            where = invocation.span()
-            if where not in seen:
-                seen.add(where)
-                yield launch, invocation
+    with the container's launch, whose message says more. Listed once per run (several rules
+    ask)."""
+    found = deployment.index.facts.get("launch_invocations")
+    if found is None:
+        seen = set()
+        found = deployment.index.facts["launch_invocations"] = []
+        for launch in deployment.launches:
+            for invocation in launch.celery:
+                where = invocation.span()
+                if where not in seen:
+                    seen.add(where)
+                    found.append((launch, invocation))
+    return iter(found)
 
 
 def reached(launch) -> str:
@@ -328,6 +333,8 @@ def allows_celery5(deployment: Deployment, project: str) -> bool:
 def _allows_celery5(deployment: Deployment, project: str) -> bool:
     from celerylint.resolver import releases
 
+    if not deployment.index.celery_specifiers.get(project):
+        return True  # no specifier: nothing to compare with the recorded releases
     recorded = [r.version for r in releases().get("celery", [])]
     for specifier in set(deployment.index.celery_specifiers.get(project, ())):
         admitted = [v for v in recorded if specifier.contains(v, prereleases=True)]

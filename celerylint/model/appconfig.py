@@ -265,6 +265,7 @@ class ModuleFinder:
         self.max_size = max_size
         self.cache: dict[str, SourceFile | None] = {}
         self.embedded: dict[str, tuple[SourceFile, int, int]] = {}  # module -> ConfigMap text
+        self.found: dict[str, tuple[SourceFile, int, int] | None] = {}  # module -> where
 
     def files(self) -> list[SourceFile]:
         """The modules read from the repository (for spans, suppressions and fixes)."""
@@ -274,6 +275,11 @@ class ModuleFinder:
         """The module's source and the line/column offsets of its text in that file."""
         if module in self.embedded:
             return self.embedded[module]
+        if module not in self.found:  # thousands of workers name the same few modules
+            self.found[module] = self._find(module)
+        return self.found[module]
+
+    def _find(self, module: str) -> tuple[SourceFile, int, int] | None:
         parts = [p for p in module.split(".") if p]
         if not parts:
             return None

@@ -43,6 +43,7 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _constructor = yaml.constructor.SafeConstructor()
 _TAG = "tag:yaml.org,2002:"
 _STANDARD_SCALARS = {_TAG + t for t in ("null", "bool", "int", "float", "str")}
+_STR = _TAG + "str"
 
 
 class YMap(dict):
@@ -90,6 +91,8 @@ def _pos(node: yaml.Node) -> Pos:
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
+    if node.tag == _STR:  # most scalars: the value as written, no constructor call
+        return node.value
     if node.tag in _STANDARD_SCALARS:
         try:
             return _constructor.construct_object(node)
@@ -243,6 +246,7 @@ def load(source: SourceFile, strict: bool = True) -> Iterator[Document | ParsePr
     text = source.text
     if "\x85" in text or "\u2028" in text or "\u2029" in text:
         text = text.translate(_EDITOR_INVISIBLE_BREAKS)
+    anchors = "&" in text  # no anchor, no alias: every document is as large as it is written
     try:
         for node in yaml.compose_all(text, Loader=_Loader):
             seen += 1
@@ -255,8 +259,8 @@ def load(source: SourceFile, strict: bool = True) -> Iterator[Document | ParsePr
                 continue
             converter = _Converter()
             try:
-                if converter.size(node) > MAX_EXPANDED_NODES or \
-                        converter.size(node) - len(converter.sizes) > MAX_ALIAS_NODES:
+                if anchors and (converter.size(node) > MAX_EXPANDED_NODES or
+                                converter.size(node) - len(converter.sizes) > MAX_ALIAS_NODES):
                     raise _Refused(node, "aliases expand the document to more than "
                                    f"{MAX_ALIAS_NODES:,} nodes beyond those written"
                                    " (a YAML alias bomb?); skipped")
