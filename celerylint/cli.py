@@ -44,11 +44,10 @@ def main() -> None:
 def _quiet_collector() -> None:
     """The model lives for the whole run and holds millions of small objects: Python's cyclic
     collector would rescan all of them on every full collection (a quarter of a large run,
-    growing faster than the input). What is loaded so far is frozen, and full collections are
-    made rare; a --fix pass's discarded model is still collected."""
+    growing faster than the input). Collections are made rare, not stopped: a --fix pass's
+    discarded model is still collected."""
     import gc
 
-    gc.freeze()
     gc.set_threshold(100_000, 50, 100)
 
 
@@ -96,6 +95,9 @@ def _quiet_collector() -> None:
 @click.option("--strict-parse", is_flag=True,
               help="Report templates that cannot be rendered (Go, Jinja, GitHub Actions) as "
                    "parse errors instead of notices.")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, metavar="N",
+              help="Processes that parse files and run rules on a large tree [default: 0, the "
+                   "CPUs this process may use; 1: no extra process; Linux only].")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also list the files skipped because they are not a carrier celerylint reads.")
 def check(paths: tuple[str, ...], output_format: str | None, output_file: str | None,
@@ -106,7 +108,7 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
           kubernetes_version: str | None, no_strict: bool, max_file_size: str | None,
           estimates: tuple[str, ...], helm_values: tuple[str, ...], helm_sets: tuple[str, ...],
           helm_release: str | None, helm_namespace: str | None, strict_parse: bool,
-          verbose: bool) -> None:
+          jobs: int, verbose: bool) -> None:
     """Check Kubernetes manifests, Helm charts, compose files, Dockerfiles and requirements
     files under PATHS.
 
@@ -128,7 +130,7 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     from celerylint.engine import all_rules, analyse
     from celerylint.fixes import apply
     from celerylint.model.build import load
-    from celerylint.report import Result, render
+    from celerylint import timing
     from celerylint.report.text import printable
 
     rules = all_rules()
@@ -152,13 +154,18 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     helm_options = _helm_options(config, helm_values, helm_sets, helm_release, helm_namespace)
 
     _quiet_collector()
+    if not jobs:
+        from celerylint.parallel import available_cpus
+
+        jobs = available_cpus()
 
     def lint(overlay):
         deployment, skipped = load(list(paths), max_size, overlay, exclude=config.excluded,
                                    images=config.images, helm_options=helm_options,
                                    strict_parse=strict_parse or config.strict_parse,
-                                   compose_projects=config.compose_projects)
-        analysis = analyse(deployment, settings, config, not no_inline_suppressions, errors)
+                                   compose_projects=config.compose_projects, jobs=jobs)
+        analysis = analyse(deployment, settings, config, not no_inline_suppressions, errors,
+                           jobs=jobs)
         diagnostics, last["baselined"] = analysis.diagnostics, 0
         if baseline is not None:
             diagnostics, last["baselined"] = suppress.subtract_baseline(
@@ -190,6 +197,18 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     if apply_fixes:
         for problem in apply.write(outcome):
             click.echo(f"celerylint: {problem}", err=True)
+    with timing.stage("report"):
+        _report(diagnostics, deployment, skipped, outcome, unsafe_fixes, rules, last,
+                output_format, output_file)
+    failing = any(config.fails(d.severity) for d in diagnostics)
+    sys.exit(2 if errors else 0 if exit_zero else 1 if failing else 0)
+
+
+def _report(diagnostics, deployment, skipped, outcome, unsafe_fixes: bool, rules, last: dict,
+            output_format: str | None, output_file: str | None) -> None:
+    from celerylint.fixes import apply
+    from celerylint.report import Result, render
+
     sources = {s.path: s for s in deployment.sources}
     for diagnostic in diagnostics:
         if diagnostic.fix is not None:
@@ -205,8 +224,6 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
             render(output_format, result, stream)
     else:
         render(output_format, result, sys.stdout)
-    failing = any(config.fails(d.severity) for d in diagnostics)
-    sys.exit(2 if errors else 0 if exit_zero else 1 if failing else 0)
 
 
 def _notices(skipped) -> list[str]:

@@ -154,14 +154,14 @@ class Scope:
 
     def contains(self, path: str | Path) -> bool:
         """Whether the real path (symlinks resolved) lies in a checked root."""
-        real = self._real(path)
+        real = self.real_path(path)
         return real is not None and any(real == root or real.startswith(inside)
                                         for root, inside in self._prefixes())
 
     def _prefixes(self) -> list[tuple[str, str]]:
         return [(str(root), str(root).rstrip(os.sep) + os.sep) for root in self.roots]
 
-    def _real(self, path: str | Path) -> str | None:
+    def real_path(self, path: str | Path) -> str | None:
         """``os.path.realpath``, with each directory resolved once per run (thousands of files
         share a few directories): only a file that is itself a link is resolved whole."""
         text = os.fspath(path)
@@ -181,7 +181,7 @@ class Scope:
         tree, with a project marker (``.git``, ``pyproject.toml`` ...), else the outermost checked
         root holding it. Rules that join objects across the run group by it, so two projects
         checked together never mix."""
-        real = self._real(path) if path else None
+        real = self.real_path(path) if path else None
         if real is None:
             return ""
         chain = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Callable, Iterator
 
@@ -41,6 +41,9 @@ class Context:
     directives: list | None = None  # inline suppressions, None when they are switched off
     selected: list["Rule"] = field(default_factory=list)
     all_rules: list["Rule"] = field(default_factory=list)
+    #: ``(k, n)``: a rule marked ``SHARDED`` checks only the k-th of n slices of the objects
+    #: (``--jobs`` splits the costliest rule across processes)
+    shard: tuple[int, int] = (0, 1)
 
 
 @dataclass(frozen=True)
@@ -118,11 +121,13 @@ def run(deployment: Deployment, settings: Settings, rules: list[Rule] | None = N
 
 
 def analyse(deployment: Deployment, settings: Settings, config=None, inline: bool = True,
-            errors: list[str] | None = None, rules: list[Rule] | None = None) -> Analysis:
+            errors: list[str] | None = None, rules: list[Rule] | None = None,
+            jobs: int = 1) -> Analysis:
     """Run the selected rules, apply suppressions and severity overrides, then the meta rules.
 
     A rule that fails is reported in ``errors`` (one line each) and the others still run: a bug
-    in one rule must not hide the rest."""
+    in one rule must not hide the rest. With ``jobs`` above 1 a large model's rules run in
+    that many processes (the same findings, in the same order)."""
     from celerylint import config as configuration
     from celerylint import suppress
 
@@ -134,7 +139,7 @@ def analyse(deployment: Deployment, settings: Settings, config=None, inline: boo
         context.directives = suppress.directives(deployment)
     plain = [r for r in selected if not getattr(r.module, "META", False)]
     meta = [r for r in selected if getattr(r.module, "META", False)]
-    found = _collect(plain, context, errors)
+    found = _collect(plain, context, errors, jobs)
     outcome = suppress.apply(found, deployment, config, inline, context.directives)
     kept = outcome.kept + _collect(meta, context, errors)
     locator = suppress.Locator(deployment)
@@ -144,6 +149,41 @@ def analyse(deployment: Deployment, settings: Settings, config=None, inline: boo
     for diagnostic, _ in outcome.suppressed:
         diagnostic.fingerprint = locator.fingerprint(diagnostic)
     return Analysis(sorted(kept, key=Diagnostic.sort_key), outcome.suppressed)
+
+
+def _checked(rules: list[Rule], context: Context, catch: bool, jobs: int
+             ) -> list[tuple[Rule, list[Finding], str | None]]:
+    """``(rule, findings, failure)`` for each rule, in order: run here, or by ``jobs`` forked
+    processes when the model is large (a ``SHARDED`` rule split into ``jobs`` slices)."""
+    from celerylint import parallel, timing
+
+    size = len(context.deployment.objects) + len(context.deployment.workloads)
+    if not parallel.usable(jobs, size):
+        outcomes = []
+        for rule in rules:
+            with timing.stage(f"rule {rule.name}"):
+                outcomes.append((rule, *_check(rule, context, catch)))
+        return outcomes
+    tasks = [(rule, (k, shards)) for rule in rules
+             for shards in [jobs if getattr(rule.module, "SHARDED", False) else 1]
+             for k in range(shards)]
+    with timing.stage(f"rules ({jobs} processes)"):
+        done = parallel.run(lambda i: _check(tasks[i][0], replace(context, shard=tasks[i][1]),
+                                             catch), len(tasks), jobs, chunks_per_job=2)
+    merged: dict[str, tuple[Rule, list[Finding], str | None]] = {}
+    for (rule, _), (findings, failure) in zip(tasks, done):
+        _, before, failed = merged.get(rule.code, (rule, [], None))
+        merged[rule.code] = (rule, before + findings, failed or failure)
+    return list(merged.values())
+
+
+def _check(rule: Rule, context: Context, catch: bool) -> tuple[list[Finding], str | None]:
+    try:
+        return list(rule.check(context)), None
+    except Exception as exc:  # noqa: BLE001 - reported, never a traceback
+        if not catch:
+            raise
+        return [], f"internal error in rule {rule.name}: {type(exc).__name__}: {exc}"
 
 
 def _severity(config, diagnostic: Diagnostic) -> Severity:
@@ -163,20 +203,18 @@ def _severity(config, diagnostic: Diagnostic) -> Severity:
     return best
 
 
-def _collect(rules: list[Rule], context: Context, errors: list[str] | None) -> list[Diagnostic]:
+def _collect(rules: list[Rule], context: Context, errors: list[str] | None,
+             jobs: int = 1) -> list[Diagnostic]:
     """Each rule's findings as diagnostics, moved out of generated sources (rendered templates)
     to the files people edit; a finding that only some value sets of a chart produce says
     which."""
     diagnostics: dict[tuple, Diagnostic] = {}
     labels: dict[tuple, set[str]] = {}
     remapper = context.deployment.remapper
-    for rule in rules:
-        try:
-            findings = list(rule.check(context))
-        except Exception as exc:  # noqa: BLE001 - reported, never a traceback
-            if errors is None:
-                raise
-            errors.append(f"internal error in rule {rule.name}: {type(exc).__name__}: {exc}")
+    for rule, findings, failure in _checked(rules, context, errors is not None, jobs):
+        if failure is not None:
+            assert errors is not None
+            errors.append(failure)
             continue
         for finding in findings:
             label = remapper.label(finding.span.path)

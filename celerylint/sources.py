@@ -166,9 +166,11 @@ def read(path: Path, kind: str, max_size: int, overlay: dict[str, SourceFile] | 
     lies outside the checked tree."""
     shown = display_path(path)
     try:
-        real = os.path.realpath(path)
+        real = scope.real_path(path) if scope is not None else os.path.realpath(path)
     except (OSError, ValueError) as exc:
         return Skip(shown, f"cannot read: {exc}")
+    if real is None:
+        return Skip(shown, "cannot read: no such path")
     if overlay and real in overlay:
         return overlay[real]
     if scope is not None and not scope.contains(real):

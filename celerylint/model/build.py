@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from celerylint import discover
+from celerylint import discover, parallel, timing
 from celerylint import sources as src
 from celerylint.carriers import ansible, compose, helm, kustomize, launchers, scripts
 from celerylint.carriers.embedded import OffsetMap
@@ -25,15 +25,16 @@ from celerylint.sources import ParseProblem, Skip, SourceFile
 def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
          overlay: dict[str, SourceFile] | None = None, exclude=None,
          images: dict[str, str] | None = None, helm_options: helm.HelmOptions | None = None,
-         strict_parse: bool = False, compose_projects: list[list[str]] | None = None
-         ) -> tuple[Deployment, list[Skip]]:
+         strict_parse: bool = False, compose_projects: list[list[str]] | None = None,
+         jobs: int = 1) -> tuple[Deployment, list[Skip]]:
     """Read the given paths (``-`` is stdin) into one Deployment; never raises on bad input.
 
     ``overlay`` replaces files on disk by edited versions (absolute path -> SourceFile);
     ``exclude(path)`` drops walked files (explicit ones are always read); ``images`` maps image
     names to Dockerfiles (configuration), before the linking heuristic; ``helm_options`` says how
     charts are rendered; ``strict_parse`` makes templates that cannot be rendered parse errors
-    instead of notices; ``compose_projects`` lists compose files read together (configuration)."""
+    instead of notices; ``compose_projects`` lists compose files read together (configuration);
+    ``jobs`` processes read and parse the YAML files (``parallel.py``)."""
     deployment = Deployment()
     skipped: list[Skip] = []
     documents: list[yamlnodes.Document] = []
@@ -43,7 +44,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     script_commands: list[tuple[SourceFile, list]] = []  # each shell script's commands
     listed: dict[str, SourceFile] = {}  # deployment.sources so far, by path
 
-    def take(result: SourceFile | Skip | ParseProblem, generated: bool = False) -> None:
+    def take(result: SourceFile | Skip | ParseProblem, generated: bool = False,
+             parsed: list | None = None) -> None:
         if isinstance(result, Skip):
             skipped.append(result)
             return
@@ -79,7 +81,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         if result.kind == src.YAML:
             problems = []
             result.documents = 0
-            for item in yamlnodes.load(result, strict_parse or generated):
+            for item in parsed if parsed is not None else \
+                    yamlnodes.load(result, strict_parse or generated):
                 if isinstance(item, ParseProblem):
                     problems.append(item)
                 elif isinstance(item, Skip):
@@ -115,31 +118,69 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     for arg in paths:
         if arg == "-":
             _stdin(src.read_stdin(max_size), scope, deployment, take, max_size, overlay)
-    for path, kind, explicit in discover.walk([p for p in paths if p != "-"], skipped):
-        if not explicit and exclude is not None and exclude(str(path)):
-            continue
-        if kind is None and explicit:
-            result = src.read(path, "unknown", max_size, overlay, scope)
-            if isinstance(result, SourceFile):
-                result.kind = discover.sniff(path.name, result.text) or ""
-                if not result.kind:
-                    skipped.append(Skip(result.path, "not a Kubernetes manifest, Dockerfile or "
-                                        "requirements file"))
-                    continue
-                if result.kind == src.PYTHON and not appconfig.has_celery_app(result):
-                    skipped.append(Skip(result.path, "a Python module without a Celery app "
-                                        "(celerylint reads the modules that `celery -A` names)"))
-                    continue
-            take(result)
-            continue
-        if kind is None:
-            continue
-        if kind == src.CHART:
-            _chart(helm.render(path, helm_options or helm.HelmOptions(), scope, max_size,
-                               overlay), deployment, take, skipped)
-            continue
+    with timing.stage("discover"):
+        walked = [(path, kind, explicit) for path, kind, explicit
+                  in discover.walk([p for p in paths if p != "-"], skipped)
+                  if explicit or exclude is None or not exclude(str(path))]
+    with timing.stage("parse"):
+        parsed = _parse_yaml(walked, jobs, max_size, overlay, scope, strict_parse)
+        for index, (path, kind, explicit) in enumerate(walked):
+            _take_walked(path, kind, explicit, parsed.get(index), take, deployment, skipped,
+                         helm_options, scope, max_size, overlay)
+    with timing.stage("model"):
+        _assemble(deployment, documents, skipped, take, read, scope, max_size, overlay, images,
+                  compose_projects, dockerfiles, app_modules, requirement_files, script_commands)
+    return deployment, skipped
+
+
+def _parse_yaml(walked: list, jobs: int, max_size: int, overlay, scope, strict: bool
+                ) -> dict[int, tuple]:
+    """Walked index -> ``(source, parsed items)`` for the YAML files, read and parsed by
+    ``jobs`` worker processes; empty when the run is serial (``take`` reads them itself)."""
+    wanted = [i for i, (_, kind, _) in enumerate(walked) if kind == src.YAML]
+    if not parallel.usable(jobs, len(wanted)):
+        return {}
+
+    def parse(k: int) -> tuple:
+        result = src.read(walked[wanted[k]][0], src.YAML, max_size, overlay, scope)
+        return result, list(yamlnodes.load(result, strict)) \
+            if isinstance(result, SourceFile) and result.kind == src.YAML else None
+
+    return dict(zip(wanted, parallel.run(parse, len(wanted), jobs)))
+
+
+def _take_walked(path: Path, kind: str | None, explicit: bool, parsed: tuple | None, take,
+                 deployment: Deployment, skipped: list, helm_options, scope, max_size: int,
+                 overlay) -> None:
+    """Read one walked file (or take it as a worker parsed it) into the model."""
+    if parsed is not None:
+        take(parsed[0], parsed=parsed[1])
+        return
+    if kind is None and explicit:
+        result = src.read(path, "unknown", max_size, overlay, scope)
+        if isinstance(result, SourceFile):
+            result.kind = discover.sniff(path.name, result.text) or ""
+            if not result.kind:
+                skipped.append(Skip(result.path, "not a Kubernetes manifest, Dockerfile or "
+                                    "requirements file"))
+                return
+            if result.kind == src.PYTHON and not appconfig.has_celery_app(result):
+                skipped.append(Skip(result.path, "a Python module without a Celery app "
+                                    "(celerylint reads the modules that `celery -A` names)"))
+                return
+        take(result)
+    elif kind == src.CHART:
+        _chart(helm.render(path, helm_options or helm.HelmOptions(), scope, max_size, overlay),
+               deployment, take, skipped)
+    elif kind is not None:
         take(src.read(path, kind, max_size, overlay, scope))
 
+
+def _assemble(deployment: Deployment, documents: list, skipped: list, take, read, scope,
+              max_size: int, overlay, images, compose_projects, dockerfiles: list,
+              app_modules: list, requirement_files: list, script_commands: list) -> None:
+    """Everything read: kustomize, playbooks, Kubernetes objects and compose services, then
+    the links between them (launches, app configuration, requirement and pip sets)."""
     deployment.scope = scope
     deployment.kustomizations = [d for d in documents if _is_kustomization(d)]
     deployment.kustomizations += _nearby_kustomizations(deployment.sources, scope, max_size,
@@ -147,8 +188,9 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     patches = _kustomize_patches(deployment.kustomizations)
     built = kustomize.build(deployment.kustomizations, documents, patches, scope, overlay)
     skipped.extend(built.notices)
-    documents = [d for d in documents if os.path.normpath(d.source.abspath or "") not in patches
-                 and d.source.abspath not in built.replaced]
+    documents[:] = [d for d in documents
+                    if os.path.normpath(d.source.abspath or "") not in patches
+                    and d.source.abspath not in built.replaced]
     for source_map in built.maps:
         deployment.remapper.maps[source_map.generated] = source_map
     for generated in built.generated:
@@ -173,7 +215,6 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
         for pinned in requirement_set.requirements:
             if pinned.where in deployment.remapper.maps:
                 pinned.where = deployment.remapper.maps[pinned.where].real or pinned.where
-    return deployment, skipped
 
 
 def _embedded(found: list, deployment: Deployment, take, count: bool = True) -> None:
