@@ -245,6 +245,8 @@ def _notices(skipped) -> list[str]:
 
 def _helm_options(config, files, sets, release, namespace):
     """The configuration's chart settings, with the command line's values added to every set."""
+    if config.helm is None and not (files or sets or release or namespace):
+        return None  # the defaults (and no import of the Helm carrier until a chart is found)
     from dataclasses import replace
 
     from celerylint.carriers.helm import HelmOptions

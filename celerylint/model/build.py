@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from celerylint import discover, parallel, timing
 from celerylint import sources as src
-from celerylint.carriers import ansible, compose, helm, kustomize, launchers, scripts
+from celerylint.carriers import compose, kustomize, launchers
 from celerylint.carriers.embedded import OffsetMap
 from celerylint.carriers.templatemap import TemplateMap
 from celerylint.diagnostics import Span
@@ -20,6 +21,9 @@ from celerylint.model.origins import ScriptText
 from celerylint.parse import celery_cli, dockerfile, yamlnodes
 from celerylint.parse.dockerfile import Dockerfile
 from celerylint.sources import ParseProblem, Skip, SourceFile
+
+if TYPE_CHECKING:
+    from celerylint.carriers import helm
 
 
 def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
@@ -53,6 +57,8 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
             deployment.problems.append(result)
             return
         if result.kind == src.SCRIPT:
+            from celerylint.carriers import scripts
+
             found = scripts.read(result.text, OffsetMap.identity(len(result.text)), result, "",
                                  [str(root) for root in scope.roots], read)
             fallback = Span(result.path, 1, 1, 1, 1)
@@ -170,6 +176,8 @@ def _take_walked(path: Path, kind: str | None, explicit: bool, parsed: tuple | N
                 return
         take(result)
     elif kind == src.CHART:
+        from celerylint.carriers import helm
+
         _chart(helm.render(path, helm_options or helm.HelmOptions(), scope, max_size, overlay),
                deployment, take, skipped)
     elif kind is not None:
@@ -242,7 +250,11 @@ def _embedded(found: list, deployment: Deployment, take, count: bool = True) -> 
 def _playbooks(documents: list, deployment: Deployment, read, take, skipped: list[Skip]
                ) -> set[str]:
     """The manifests Ansible playbooks and role tasks apply (``carriers.ansible``); the paths of
-    the playbooks that hold some."""
+    the playbooks that hold some. Playbooks are lists: without one, Ansible is not imported."""
+    if not any(isinstance(d.data, list) for d in documents):
+        return set()
+    from celerylint.carriers import ansible
+
     reader = ansible.Reader(read)
     for doc in documents:
         if ansible.is_playbook(doc):
@@ -323,6 +335,8 @@ def _stdin(result, scope: discover.Scope, deployment: Deployment, take, max_size
     if not isinstance(result, SourceFile) or "# Source: " not in result.text:
         take(result)
         return
+    from celerylint.carriers import helm
+
     for key, text in helm.split_sources(result.text):
         template, value_sources = helm.find_template(key, scope, max_size, overlay)
         generated = SourceFile(f"{template.path if template else key}@stdin", src.YAML, text, None)

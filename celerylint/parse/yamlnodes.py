@@ -102,9 +102,10 @@ def _scalar(node: yaml.ScalarNode) -> Any:
 
 
 class _Converter:
-    def __init__(self) -> None:
+    def __init__(self, shared: bool = True) -> None:
         self.memo: dict[int, Any] = {}
         self.sizes: dict[int, int] = {}
+        self.shared = shared  # False: no anchor in the file, so no node is reached twice
 
     def size(self, node: yaml.Node) -> int:
         """How many nodes the document has once aliases are expanded (memoised, iterative)."""
@@ -129,8 +130,10 @@ class _Converter:
         return self.sizes[id(node)]
 
     def convert(self, node: yaml.Node, depth: int = 0) -> Any:
+        if node.__class__ is yaml.ScalarNode:  # most nodes: no memo, no depth to check
+            return node.value if node.tag == _STR else _scalar(node)
         key = id(node)
-        if key in self.memo:
+        if self.shared and key in self.memo:
             return self.memo[key]
         if depth > MAX_DEPTH:
             raise _Refused(node, f"nesting is deeper than {MAX_DEPTH} levels")
@@ -257,7 +260,7 @@ def load(source: SourceFile, strict: bool = True) -> Iterator[Document | ParsePr
                 return
             if node is None:
                 continue
-            converter = _Converter()
+            converter = _Converter(anchors)
             try:
                 if anchors and (converter.size(node) > MAX_EXPANDED_NODES or
                                 converter.size(node) - len(converter.sizes) > MAX_ALIAS_NODES):
