@@ -52,11 +52,25 @@ def _quiet_collector() -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default=None,
-              help="Output format [default: text; github when GITHUB_ACTIONS=true].")
+@click.argument("paths", nargs=-1)
+@click.option("--format", "output_formats", type=click.Choice(FORMATS), multiple=True,
+              help="Output format [default: text; github when GITHUB_ACTIONS=true]. Once: add "
+                   "more with --output.")
 @click.option("--output-file", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write the report to this file instead of standard output.")
+@click.option("--output", "extra_outputs", multiple=True, metavar="FORMAT:PATH",
+              help="Also write the report in FORMAT to PATH, from the same run (repeatable), "
+                   "e.g. --format github --output sarif:celerylint.sarif.")
+@click.option("--statistics", is_flag=True,
+              help="Print how many findings each rule has instead of the findings.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print the findings only: no summary, no notices about skipped files.")
+@click.option("--color", "colour_choice", type=click.Choice(["auto", "always", "never"]),
+              default="auto", show_default=True,
+              help="Colour text output (auto: on a terminal; NO_COLOR and FORCE_COLOR apply).")
+@click.option("--stdin-filename", default=None, metavar="PATH",
+              help="The file standard input holds (an editor's unsaved buffer, a `helm template` "
+                   "output): findings name it, and it replaces that file in the tree checked.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print the fixes as a unified diff (git apply / patch -p1); change nothing.")
 @click.option("--fix", "apply_fixes", is_flag=True, help="Apply the safe fixes to the files.")
@@ -100,8 +114,9 @@ def _quiet_collector() -> None:
                    "CPUs this process may use; 1: no extra process; Linux only].")
 @click.option("--verbose", "-v", is_flag=True,
               help="Also list the files skipped because they are not a carrier celerylint reads.")
-def check(paths: tuple[str, ...], output_format: str | None, output_file: str | None,
-          show_diff: bool, apply_fixes: bool, unsafe_fixes: bool, config_file: str | None,
+def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: str | None,
+          extra_outputs: tuple[str, ...], statistics: bool, quiet: bool, colour_choice: str,
+          stdin_filename: str | None, show_diff: bool, apply_fixes: bool, unsafe_fixes: bool, config_file: str | None,
           select: str | None, extend_select: str | None, ignore: str | None,
           fail_on: str | None, exit_zero: bool, no_inline_suppressions: bool,
           baseline_file: str | None, write_baseline_file: str | None,
@@ -110,11 +125,21 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
           helm_release: str | None, helm_namespace: str | None, strict_parse: bool,
           jobs: int, verbose: bool) -> None:
     """Check Kubernetes manifests, Helm charts, compose files, Dockerfiles and requirements
-    files under PATHS.
+    files under PATHS (default: the current directory).
 
     Directories are walked (skipping .git, virtualenvs and node_modules); `-` reads YAML from
     standard input, for example `kubectl get deploy -o yaml | celerylint check -`.
     """
+    from celerylint import cli_output
+
+    if len(output_formats) > 1:
+        raise click.UsageError(f"--format given {len(output_formats)} times: give it once, and "
+                               "write other formats with --output FORMAT:PATH")
+    output_format = output_formats[0] if output_formats else None
+    extra = cli_output.outputs(extra_outputs)
+    paths = paths or (("-",) if stdin_filename else (".",))
+    if stdin_filename and "-" not in paths:
+        raise click.UsageError("--stdin-filename names standard input: give `-` among the paths")
     if show_diff and apply_fixes:
         raise click.UsageError("--fix and --diff cannot be used together: --diff changes nothing")
     for path in paths:
@@ -159,7 +184,12 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
 
         jobs = available_cpus()
 
+    named = _named_stdin(stdin_filename, max_size) if stdin_filename else {}
+    if named:
+        paths = tuple(stdin_filename if p == "-" else p for p in paths)
+
     def lint(overlay):
+        overlay = {**named, **(overlay or {})} or None
         deployment, skipped = load(list(paths), max_size, overlay, exclude=config.excluded,
                                    images=config.images, helm_options=helm_options,
                                    strict_parse=strict_parse or config.strict_parse,
@@ -179,7 +209,7 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
     else:
         outcome = None
         deployment, skipped, diagnostics = lint(None)
-    for line in _notices([s for s in skipped if verbose or not s.verbose]):
+    for line in _notices([s for s in skipped if verbose or not s.verbose] if not quiet else []):
         click.echo(f"celerylint: {printable(line)}", err=True)
     for error in dict.fromkeys(errors):
         click.echo(f"celerylint: {error}", err=True)
@@ -198,32 +228,48 @@ def check(paths: tuple[str, ...], output_format: str | None, output_file: str | 
         for problem in apply.write(outcome):
             click.echo(f"celerylint: {problem}", err=True)
     with timing.stage("report"):
-        _report(diagnostics, deployment, skipped, outcome, unsafe_fixes, rules, last,
-                output_format, output_file)
+        cli_output.write(_result(diagnostics, deployment, skipped, outcome, unsafe_fixes, rules,
+                                 last, colour=cli_output.colour(colour_choice, sys.stdout)
+                                 and not output_file, quiet=quiet),
+                         output_format, output_file, extra, statistics)
     failing = any(config.fails(d.severity) for d in diagnostics)
     sys.exit(2 if errors else 0 if exit_zero else 1 if failing else 0)
 
 
-def _report(diagnostics, deployment, skipped, outcome, unsafe_fixes: bool, rules, last: dict,
-            output_format: str | None, output_file: str | None) -> None:
+def _named_stdin(name: str, max_size: int) -> dict:
+    """Standard input as the file ``name`` (overlay: absolute path -> SourceFile), so that the
+    file on disk, if any, is read as the editor holds it."""
+    from celerylint import discover
+    from celerylint import sources as src
+
+    data = sys.stdin.buffer.read(max_size + 1)
+    if len(data) > max_size:
+        raise click.UsageError("standard input is above the size limit (raise it with "
+                               "--max-file-size)")
+    real = os.path.realpath(name)
+    result = src.from_bytes(src.display_path(Path(name)), "unknown", data, abspath=real)
+    if not isinstance(result, src.SourceFile):
+        raise click.UsageError(f"standard input ({name}): {result.reason}")
+    result.kind = discover.classify(Path(name)) or discover.sniff(Path(name).name, result.text) \
+        or src.YAML
+    result.project = discover.Scope.of([name]).project_of(real)
+    return {real: result}
+
+
+def _result(diagnostics, deployment, skipped, outcome, unsafe_fixes: bool, rules, last: dict,
+            colour: bool, quiet: bool):
     from celerylint.fixes import apply
-    from celerylint.report import Result, render
+    from celerylint.report import Result
 
     sources = {s.path: s for s in deployment.sources}
     for diagnostic in diagnostics:
         if diagnostic.fix is not None:
             diagnostic.fix.diff = apply.fix_diff(diagnostic.fix, sources)
     checked = sorted({s.path for s in deployment.sources} | {p.path for p in deployment.problems})
-    result = Result(diagnostics, len(checked), skipped, fixed=outcome.fixed if outcome else None,
-                    unsafe_fixes=unsafe_fixes, paths=checked, rules=rules,
-                    suppressed=last["suppressed"], baselined=last["baselined"])
-    if output_format is None:
-        output_format = "github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text"
-    if output_file:
-        with open(output_file, "w", encoding="utf-8") as stream:
-            render(output_format, result, stream)
-    else:
-        render(output_format, result, sys.stdout)
+    return Result(diagnostics, len(checked), skipped, fixed=outcome.fixed if outcome else None,
+                  unsafe_fixes=unsafe_fixes, paths=checked, rules=rules,
+                  suppressed=last["suppressed"], baselined=last["baselined"], colour=colour,
+                  quiet=quiet)
 
 
 def _notices(skipped) -> list[str]:

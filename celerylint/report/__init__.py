@@ -31,6 +31,8 @@ class Result:
     rules: list[Any] = field(default_factory=list)  # engine.Rule, for formats that describe rules
     suppressed: list[Any] = field(default_factory=list)  # (Diagnostic, suppress.Suppression)
     baselined: int = 0  # findings left out because the baseline has them
+    colour: bool = False  # text output: ANSI colours (--color, decided for standard output)
+    quiet: bool = False  # text output: the findings only, no summary line
 
     def fixable(self) -> int:
         return sum(1 for d in self.diagnostics if d.fix is not None and (

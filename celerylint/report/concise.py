@@ -14,4 +14,5 @@ from celerylint.report.text import line, summary
 def render(result: Result, stream: TextIO) -> None:
     for diagnostic in result.diagnostics:
         stream.write(line(diagnostic) + "\n")
-    stream.write(summary(result) + "\n")
+    if not result.quiet:
+        stream.write(summary(result) + "\n")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TextIO
 
@@ -21,11 +20,6 @@ def printable(text: str) -> str:
     return "".join(c if c.isprintable() else
                    f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else
                    c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-def use_colour(stream: TextIO) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
-    return "NO_COLOR" not in os.environ and hasattr(stream, "isatty") and stream.isatty()
 
 
 def line(d: Diagnostic, colour: bool = False) -> str:
@@ -68,7 +62,7 @@ def _hidden(result: Result) -> str:
 
 
 def render(result: Result, stream: TextIO = sys.stdout) -> None:
-    colour = use_colour(stream)
+    colour = result.colour
     for d in result.diagnostics:
         stream.write(line(d, colour) + "\n")
         if d.hint:
@@ -79,4 +73,5 @@ def render(result: Result, stream: TextIO = sys.stdout) -> None:
         for related in d.related:
             stream.write(f"    {printable(related.span.path)}:{related.span.line}: "
                          f"{printable(related.message)}\n")
-    stream.write(summary(result) + "\n")
+    if not result.quiet:
+        stream.write(summary(result) + "\n")

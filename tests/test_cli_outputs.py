@@ -1,0 +1,84 @@
+"""The command line's outputs: one run, several formats; statistics, quiet, colour; standard
+input named after the file it holds; no path means the current directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import run, write
+
+PROBE = """services:
+  worker:
+    image: shop:1
+    command: celery -A shop worker
+    healthcheck:
+      test: ["CMD", "celery", "-A", "shop", "inspect", "ping"]
+      timeout: 20s
+"""
+
+
+def tree(tmp_path: Path) -> Path:
+    return write(tmp_path, {"compose.yaml": PROBE})
+
+
+def test_no_path_checks_the_current_directory(tmp_path):
+    result = run("check", "--format", "concise", cwd=tree(tmp_path))
+    assert result.returncode == 1 and result.stdout.startswith("compose.yaml:6:")
+
+
+def test_a_second_format_is_an_error_not_the_last_one_silently(tmp_path):
+    result = run("check", "--format", "json", "--format", "sarif", ".", cwd=tree(tmp_path))
+    assert result.returncode == 2 and "--format given 2 times" in result.stderr
+
+
+def test_one_run_writes_annotations_sarif_and_json(tmp_path):
+    result = run("check", "--format", "github", "--output", "sarif:out.sarif",
+                 "--output", "json:out.json", ".", cwd=tree(tmp_path))
+    assert result.stdout.startswith("::warning file=compose.yaml,line=6")
+    sarif = json.loads((tmp_path / "out.sarif").read_text())
+    report = json.loads((tmp_path / "out.json").read_text())
+    assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["CL304"]
+    assert [d["code"] for d in report["diagnostics"]] == ["CL304"]
+    bad = run("check", "--output", "yaml:x", ".", cwd=tmp_path)
+    assert bad.returncode == 2 and "FORMAT:PATH" in bad.stderr
+
+
+def test_statistics_count_findings_per_rule(tmp_path):
+    write(tmp_path, {"other/compose.yaml": PROBE})
+    result = run("check", "--statistics", ".", cwd=tree(tmp_path))
+    assert result.stdout == "2  CL304  probe-inspect-ping  [fixable]\n"
+    data = json.loads(run("check", "--statistics", "--format", "json", ".", cwd=tmp_path).stdout)
+    assert data == [{"code": "CL304", "name": "probe-inspect-ping", "count": 2, "fixable": True}]
+
+
+def test_quiet_prints_the_findings_only(tmp_path):
+    write(tmp_path, {"notes.yaml": "{{ .Values.x }}\n"})
+    loud = run("check", ".", cwd=tree(tmp_path))
+    quiet = run("check", "-q", ".", cwd=tmp_path)
+    assert "Found 1 problem" in loud.stdout and "Found" not in quiet.stdout
+    assert quiet.stdout.startswith("compose.yaml:6:") and quiet.returncode == 1
+
+
+def test_colour_follows_the_flag_and_the_environment(tmp_path, monkeypatch):
+    tree(tmp_path)
+    assert "\033[" in run("check", "--color", "always", ".", cwd=tmp_path).stdout
+    assert "\033[" not in run("check", "--color", "never", ".", cwd=tmp_path).stdout
+    assert "\033[" not in run("check", ".", cwd=tmp_path).stdout  # not a terminal
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert "\033[" in run("check", ".", cwd=tmp_path).stdout
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\033[" not in run("check", ".", cwd=tmp_path).stdout
+
+
+def test_standard_input_is_checked_as_the_file_it_names(tmp_path):
+    tree(tmp_path)
+    fixed = PROBE.replace('"ping"]', '"ping", "-t", "10"]')
+    # the file on disk has the problem; the buffer piped in has not: the buffer wins
+    clean = run("check", "--stdin-filename", "compose.yaml", "-", ".", cwd=tmp_path, stdin=fixed)
+    assert clean.returncode == 0, clean.stdout
+    named = run("check", "--format", "concise", "--stdin-filename", "new/compose.yaml",
+                cwd=tmp_path, stdin=PROBE)
+    assert named.stdout.startswith("new/compose.yaml:6:") and "<stdin>" not in named.stdout
+    refused = run("check", "--stdin-filename", "compose.yaml", ".", cwd=tmp_path, stdin=PROBE)
+    assert refused.returncode == 2 and "give `-`" in refused.stderr
