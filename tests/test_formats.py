@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import json
 import re
 from pathlib import Path
@@ -245,14 +247,48 @@ def test_output_file_gets_the_report_and_stdout_stays_empty(name: str, tmp_path:
 
 # -- shipped integrations ------------------------------------------------------------------------
 
-def test_action_is_a_composite_that_fails_by_the_exit_code():
+def test_action_is_a_composite_that_runs_once_and_splices_no_input():
     import yaml
 
     action = yaml.safe_load((ROOT / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    steps = " ".join(step["run"] for step in action["runs"]["steps"])
-    assert "--format github" in steps and "--format sarif" in steps
+    scripts = [step["run"] for step in action["runs"]["steps"]]
+    assert sum(s.count("celerylint\" check") for s in scripts) == 1  # one analysis
+    assert all("${{" not in s for s in scripts)  # inputs only through env: (zizmor)
     assert set(action["inputs"]) >= {"paths", "sarif-file", "args"}
+    assert set(action["outputs"]) == {"findings", "sarif-file"}
+
+
+def test_the_action_check_step_runs_with_hostile_inputs_as_data(tmp_path):
+    """The Check step's script, run by bash as the runner would (Linux): annotations, the SARIF
+    file and the outputs from one run; a path holding `$(...)` is a file name, not a command."""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    [step] = [s for s in action["runs"]["steps"] if s.get("id") == "check"]
+    work = tmp_path / "repo"
+    shutil.copytree(SEEDS[1], work / "seed")
+    marker = tmp_path / "pwned"
+    outputs = tmp_path / "outputs"
+    env = dict(os.environ, CELERYLINT_BIN=os.path.dirname(sys.executable),
+               RUNNER_TEMP=str(tmp_path), GITHUB_OUTPUT=str(outputs), PATHS="seed",
+               ARGS="--kubernetes-version 1.30", SARIF="out.sarif")
+
+    def check(**changed: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-eo", "pipefail", "-c", step["run"]], cwd=work,
+                              env={**env, **changed}, capture_output=True, text=True, timeout=300)
+
+    hostile = check(PATHS=f"seed $(touch {marker})", ARGS=f"`touch {marker}`")
+    assert hostile.returncode == 2 and "`touch" in hostile.stderr and not marker.exists()
+    result = check()
+    assert result.returncode == 1 and result.stdout.startswith("::")
+    lines = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+    assert int(lines["findings"]) == result.stdout.count("\n::") + 1
+    assert lines["sarif-file"] == "out.sarif" and (work / "out.sarif").is_file()
 
 
 def test_pre_commit_hook_selects_the_files_celerylint_reads():
