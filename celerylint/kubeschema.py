@@ -3,8 +3,14 @@
 We depend on kubernetes-validate for its schema files only: its ``validate()`` re-reads the
 1.2 MB definitions file on every call (17-29 ms per document, ``../shared/reference/
 dependencies.md`` §1). Here one Draft 2020-12 validator is built per (version, apiVersion, kind,
-strict) and cached, which costs about 0.7 ms per document. The package is located without
-importing it, and jsonschema is imported only when the first Kubernetes object is validated.
+strict) and cached, which costs about 0.7 ms per document with jsonschema. The package is located
+without importing it, and the validator library is imported only when the first Kubernetes object
+is validated.
+
+Two backends give the same findings: jsonschema-rs (``kubeschema_rs``: the ``fast`` extra, about
+80 times faster) when it is installed, unless ``CELERYLINT_SCHEMA_BACKEND=jsonschema``; otherwise
+jsonschema, which is also the fallback for the rest of a run when jsonschema-rs fails in a way
+that suggests its API changed, and the judge of the odd object it could read differently.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import importlib.util
 import json
 import os
 import re
+import warnings
 from functools import lru_cache
+from types import ModuleType
 from typing import Any, Iterator
 
 #: API groups served by Kubernetes itself; anything else is a CRD and is never judged.
@@ -80,12 +88,70 @@ def _definitions(version: str, strict: bool) -> Any:
         return json.load(f)
 
 
+#: ``jsonschema`` here makes every run use jsonschema even where jsonschema-rs is installed.
+BACKEND_ENV = "CELERYLINT_SCHEMA_BACKEND"
+_UNCHOSEN: Any = object()
+_fast_backend: Any = _UNCHOSEN
+
+
+def _fast() -> ModuleType | None:
+    """celerylint.kubeschema_rs when this run uses jsonschema-rs (chosen once), else None."""
+    global _fast_backend
+    if _fast_backend is _UNCHOSEN:
+        _fast_backend = None
+        if os.environ.get(BACKEND_ENV, "").strip().lower() != "jsonschema":
+            try:
+                from celerylint import kubeschema_rs
+                _fast_backend = kubeschema_rs
+            except ImportError:
+                pass  # the fast extra is not installed
+            except Exception as exc:  # a broken or incompatible install: not worth a crash
+                _give_up(exc)
+    return _fast_backend
+
+
+def _give_up(exc: BaseException) -> None:
+    """jsonschema-rs failed unexpectedly (a release that changed its API?): jsonschema from now."""
+    global _fast_backend
+    _fast_backend = None
+    warnings.warn(f"jsonschema-rs failed ({type(exc).__name__}: {exc}); validating Kubernetes "
+                  f"objects with jsonschema instead", RuntimeWarning, stacklevel=3)
+
+
+def backend() -> str:
+    """The schema backend this run uses: ``jsonschema-rs`` or ``jsonschema``."""
+    return "jsonschema" if _fast() is None else "jsonschema-rs"
+
+
+def reset() -> None:
+    """Choose the backend again at the next validation (tests, and a changed environment)."""
+    global _fast_backend
+    _fast_backend = _UNCHOSEN
+
+
 @lru_cache(maxsize=None)
-def validator(version: str, api_version: str, kind: str, strict: bool):
-    """A cached jsonschema validator, or None when Kubernetes has no schema for the pair."""
+def _schema_path(version: str, api_version: str, kind: str, strict: bool) -> str | None:
     path = os.path.join(_directory(version, strict), _schema_name(api_version, kind))
-    if not os.path.isfile(path):
+    return path if os.path.isfile(path) else None
+
+
+def validator(version: str, api_version: str, kind: str, strict: bool) -> Any:
+    """The cached validator of the backend in use (``errors`` uses it), or None when Kubernetes
+    has no schema for the pair."""
+    path = _schema_path(version, api_version, kind, strict)
+    if path is None:
         return None
+    fast = _fast()
+    if fast is not None:
+        try:
+            return fast.validator(path, version, strict)
+        except Exception as exc:  # noqa: BLE001 - not our data: the jsonschema-rs API changed
+            _give_up(exc)
+    return _jsonschema_validator(path, version, strict)
+
+
+@lru_cache(maxsize=None)
+def _jsonschema_validator(path: str, version: str, strict: bool) -> Any:
     import jsonschema
     from referencing import Registry, Resource
 
@@ -118,8 +184,17 @@ def is_builtin(api_version: str) -> bool:
 
 
 def errors(data: Any, version: str, strict: bool) -> Iterator[Any]:
-    """jsonschema errors for one object (none for CRDs and kinds without a schema)."""
-    check = validator(version, data["apiVersion"], data["kind"], strict)
-    if check is None:
+    """Schema errors for one object, as ``schema_errors.locate`` reads them (none for CRDs and
+    kinds without a schema). RecursionError: nested deeper than the validator follows."""
+    path = _schema_path(version, data["apiVersion"], data["kind"], strict)
+    if path is None:
         return iter(())
-    return check.iter_errors(data)
+    fast = _fast()
+    if fast is not None:
+        try:
+            return iter(fast.errors(fast.validator(path, version, strict), data))
+        except (fast.Inexact, RecursionError):
+            pass  # an object it could read differently (.inf, depth, keys): jsonschema judges
+        except Exception as exc:  # noqa: BLE001 - not our data: the jsonschema-rs API changed
+            _give_up(exc)
+    return _jsonschema_validator(path, version, strict).iter_errors(data)

@@ -17,8 +17,23 @@ def path_text(path: list) -> str:
     return text or "(root)"
 
 
+def _unknown_keys(node: YMap, error) -> list:
+    """The keys an additionalProperties error rejects, in the order written."""
+    given = getattr(error, "unknown_keys", None)
+    if given is not None:  # jsonschema-rs names them (its errors carry no schema)
+        return [k for k in node if k in given]
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = schema.get("properties", {})
+    patterns = schema.get("patternProperties", {})
+    return [k for k in node if k not in known and not any(
+        isinstance(k, str) and k.startswith(p.strip("^")) for p in patterns)]
+
+
 def locate(data: Any, source: SourceFile, error) -> Iterator[tuple[Span, str]]:
-    """Map a schema error back to the YAML positions of what it names (one per unknown key)."""
+    """Map a schema error back to the YAML positions of what it names (one per unknown key).
+
+    ``error`` is jsonschema's, or a jsonschema-rs error adapted by celerylint.kubeschema_rs.
+    """
     path = list(error.absolute_path)
     node = data
     value_pos = data.pos if isinstance(data, (YMap, YList)) else (1, 1, 1, 1)
@@ -32,11 +47,7 @@ def locate(data: Any, source: SourceFile, error) -> Iterator[tuple[Span, str]]:
             break
         node = node[part]
     if error.validator == "additionalProperties" and isinstance(node, YMap):
-        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
-        patterns = error.schema.get("patternProperties", {}) if isinstance(error.schema, dict) \
-            else {}
-        unknown = [k for k in node if k not in known and not any(
-            isinstance(k, str) and k.startswith(p.strip("^")) for p in patterns)]
+        unknown = _unknown_keys(node, error)
         for key in unknown:
             yield (Span(source.path, *node.key_pos[key]),
                    f"{path_text(path + [key])}: unknown field '{key}'")

@@ -65,6 +65,8 @@ def _validator():
 
 
 def check(context: Context) -> Iterator[Finding]:
+    if not context.deployment.compose_files:
+        return  # and jsonschema is not imported
     from jsonschema.exceptions import best_match
 
     for source, data in context.deployment.compose_files:
