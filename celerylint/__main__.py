@@ -1,6 +1,6 @@
 """``python -m celerylint`` runs the same command line as the ``celerylint`` script."""
 
-from celerylint.cli import main
+from celerylint.cli import console
 
 if __name__ == "__main__":
-    main()
+    console()

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -41,14 +41,46 @@ def main() -> None:
     """Find the configurations that break Celery in production, before you deploy them."""
 
 
+#: Set by the console script: the model of the run, kept alive past the command so that exiting
+#: does not free millions of objects one by one (over a second on a large tree).
+_kept: list | None = None
+
+
+def console() -> None:
+    """The ``celerylint`` console script and ``python -m celerylint``: the command line, then an
+    immediate exit once the output is flushed (the model is never torn down)."""
+    global _kept
+    _kept = []
+    code: Any = 0
+    try:
+        main()
+    except SystemExit as exit_:
+        code = exit_.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe (`| head`): nothing more to say
+    os._exit(code)
+
+
 def _quiet_collector() -> None:
     """The model lives for the whole run and holds millions of small objects: Python's cyclic
-    collector would rescan all of them on every full collection (a quarter of a large run,
-    growing faster than the input). Collections are made rare, not stopped: a --fix pass's
-    discarded model is still collected."""
+    collector would rescan all of them on every full collection (a quarter of a large run, and
+    growing faster than the input: 20,000 apps cost 13x 2,000). It is off while the command
+    runs; a --fix pass collects the model it discards (``fixes/apply.py``), and an in-process
+    caller (tests, an editor's server) gets it back when the command ends."""
     import gc
 
-    gc.set_threshold(100_000, 50, 100)
+    if gc.isenabled():
+        gc.disable()
+        if _kept is None:
+            click.get_current_context().call_on_close(gc.enable)
 
 
 @main.command()
@@ -68,6 +100,10 @@ def _quiet_collector() -> None:
 @click.option("--color", "colour_choice", type=click.Choice(["auto", "always", "never"]),
               default="auto", show_default=True,
               help="Colour text output (auto: on a terminal; NO_COLOR and FORCE_COLOR apply).")
+@click.option("--context", "context_paths", multiple=True, metavar="PATH",
+              help="Also read PATH (repeatable) for what the checked files refer to, and report "
+                   "only the findings in PATHS: the pre-commit hook checks the staged files "
+                   "with --context . (the whole deployment).")
 @click.option("--stdin-filename", default=None, metavar="PATH",
               help="The file standard input holds (an editor's unsaved buffer, a `helm template` "
                    "output): findings name it, and it replaces that file in the tree checked.")
@@ -116,7 +152,7 @@ def _quiet_collector() -> None:
               help="Also list the files skipped because they are not a carrier celerylint reads.")
 def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: str | None,
           extra_outputs: tuple[str, ...], statistics: bool, quiet: bool, colour_choice: str,
-          stdin_filename: str | None, show_diff: bool, apply_fixes: bool, unsafe_fixes: bool, config_file: str | None,
+          context_paths: tuple[str, ...], stdin_filename: str | None, show_diff: bool, apply_fixes: bool, unsafe_fixes: bool, config_file: str | None,
           select: str | None, extend_select: str | None, ignore: str | None,
           fail_on: str | None, exit_zero: bool, no_inline_suppressions: bool,
           baseline_file: str | None, write_baseline_file: str | None,
@@ -130,7 +166,7 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
     Directories are walked (skipping .git, virtualenvs and node_modules); `-` reads YAML from
     standard input, for example `kubectl get deploy -o yaml | celerylint check -`.
     """
-    from celerylint import cli_output
+    from celerylint import cli_input, cli_output
 
     if len(output_formats) > 1:
         raise click.UsageError(f"--format given {len(output_formats)} times: give it once, and "
@@ -142,7 +178,7 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
         raise click.UsageError("--stdin-filename names standard input: give `-` among the paths")
     if show_diff and apply_fixes:
         raise click.UsageError("--fix and --diff cannot be used together: --diff changes nothing")
-    for path in paths:
+    for path in paths + context_paths:
         if path != "-" and not os.path.lexists(path):
             parent = os.path.dirname(os.path.abspath(path))
             if os.path.isdir(parent) and not os.access(parent, os.R_OK | os.X_OK):
@@ -184,13 +220,14 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
 
         jobs = available_cpus()
 
-    named = _named_stdin(stdin_filename, max_size) if stdin_filename else {}
+    named = cli_input.named_stdin(stdin_filename, max_size) if stdin_filename else {}
     if named:
         paths = tuple(stdin_filename if p == "-" else p for p in paths)
 
     def lint(overlay):
         overlay = {**named, **(overlay or {})} or None
-        deployment, skipped = load(list(paths), max_size, overlay, exclude=config.excluded,
+        deployment, skipped = load(list(paths + context_paths), max_size, overlay,
+                                   exclude=config.excluded,
                                    images=config.images, helm_options=helm_options,
                                    strict_parse=strict_parse or config.strict_parse,
                                    compose_projects=config.compose_projects, jobs=jobs)
@@ -201,6 +238,9 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
             diagnostics, last["baselined"] = suppress.subtract_baseline(
                 diagnostics, baseline, deployment)
         last["suppressed"] = analysis.suppressed
+        if context_paths:  # read for the links, reported only where the user asked
+            diagnostics = [d for d in diagnostics if cli_input.inside(d.path, paths)]
+            skipped = [s for s in skipped if cli_input.inside(s.path, paths)]
         return deployment, skipped, diagnostics
 
     if show_diff or apply_fixes:
@@ -209,6 +249,8 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
     else:
         outcome = None
         deployment, skipped, diagnostics = lint(None)
+    if _kept is not None:
+        _kept.append((deployment, outcome))  # freed by the OS at exit, not object by object
     for line in _notices([s for s in skipped if verbose or not s.verbose] if not quiet else []):
         click.echo(f"celerylint: {printable(line)}", err=True)
     for error in dict.fromkeys(errors):
@@ -230,34 +272,16 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
     with timing.stage("report"):
         cli_output.write(_result(diagnostics, deployment, skipped, outcome, unsafe_fixes, rules,
                                  last, colour=cli_output.colour(colour_choice, sys.stdout)
-                                 and not output_file, quiet=quiet),
+                                 and not output_file, quiet=quiet,
+                                 reported=paths if context_paths else None),
                          output_format, output_file, extra, statistics)
     failing = any(config.fails(d.severity) for d in diagnostics)
     sys.exit(2 if errors else 0 if exit_zero else 1 if failing else 0)
 
 
-def _named_stdin(name: str, max_size: int) -> dict:
-    """Standard input as the file ``name`` (overlay: absolute path -> SourceFile), so that the
-    file on disk, if any, is read as the editor holds it."""
-    from celerylint import discover
-    from celerylint import sources as src
-
-    data = sys.stdin.buffer.read(max_size + 1)
-    if len(data) > max_size:
-        raise click.UsageError("standard input is above the size limit (raise it with "
-                               "--max-file-size)")
-    real = os.path.realpath(name)
-    result = src.from_bytes(src.display_path(Path(name)), "unknown", data, abspath=real)
-    if not isinstance(result, src.SourceFile):
-        raise click.UsageError(f"standard input ({name}): {result.reason}")
-    result.kind = discover.classify(Path(name)) or discover.sniff(Path(name).name, result.text) \
-        or src.YAML
-    result.project = discover.Scope.of([name]).project_of(real)
-    return {real: result}
-
-
 def _result(diagnostics, deployment, skipped, outcome, unsafe_fixes: bool, rules, last: dict,
-            colour: bool, quiet: bool):
+            colour: bool, quiet: bool, reported: tuple[str, ...] | None = None):
+    from celerylint import cli_input
     from celerylint.fixes import apply
     from celerylint.report import Result
 
@@ -265,7 +289,9 @@ def _result(diagnostics, deployment, skipped, outcome, unsafe_fixes: bool, rules
     for diagnostic in diagnostics:
         if diagnostic.fix is not None:
             diagnostic.fix.diff = apply.fix_diff(diagnostic.fix, sources)
-    checked = sorted({s.path for s in deployment.sources} | {p.path for p in deployment.problems})
+    checked = sorted(path for path in {s.path for s in deployment.sources} |
+                     {p.path for p in deployment.problems}
+                     if reported is None or cli_input.inside(path, reported))
     return Result(diagnostics, len(checked), skipped, fixed=outcome.fixed if outcome else None,
                   unsafe_fixes=unsafe_fixes, paths=checked, rules=rules,
                   suppressed=last["suppressed"], baselined=last["baselined"], colour=colour,

@@ -172,7 +172,9 @@ def main() -> int:
                         help="comma-separated numbers of apps (the issue's are 200,2000,20000)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "celerylint-bench")
-    parser.add_argument("--checkov", action="store_true", help="also time checkov (if installed)")
+    parser.add_argument("--checkov", action="store_true",
+                        help="also time checkov (if installed) on the sizes up to --checkov-max")
+    parser.add_argument("--checkov-max", type=int, default=200)
     parser.add_argument("--no-stages", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -190,12 +192,15 @@ def main() -> int:
             wall, rss = measure(celerylint("check", "--format", "json", "-j", str(jobs),
                                            str(path)), repeat)
             runs.append((f"celerylint --jobs {jobs}", wall, rss))
-        if args.checkov and shutil.which("checkov"):
+        if args.checkov and shutil.which("checkov") and apps <= args.checkov_max:
             wall, rss = measure(["checkov", "-d", str(path), "--quiet", "-o", "json"], 1)
             runs.append(("checkov", wall, rss))
         for name, wall, rss in runs:
             print(f"{apps:>8} {apps * 5:>8} {name:<22} {wall:>8.2f} {wall / floor:>8.1f} "
                   f"{rss:>8.0f}")
+        if len(runs) == 4:
+            print(f"{'':>8} checkov / celerylint --jobs 1: {runs[3][1] / runs[1][1]:.0f}x, "
+                  f"--jobs 2: {runs[3][1] / runs[2][1]:.0f}x")
         if not args.no_stages:
             print(f"{'':>8} stages of celerylint --jobs 1 (in-process):")
             found = stages(path, 1)

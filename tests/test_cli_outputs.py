@@ -82,3 +82,18 @@ def test_standard_input_is_checked_as_the_file_it_names(tmp_path):
     assert named.stdout.startswith("new/compose.yaml:6:") and "<stdin>" not in named.stdout
     refused = run("check", "--stdin-filename", "compose.yaml", ".", cwd=tmp_path, stdin=PROBE)
     assert refused.returncode == 2 and "give `-`" in refused.stderr
+
+
+def test_context_links_other_files_and_reports_only_the_paths_given(tmp_path):
+    """pre-commit passes the staged files: with --context . the Service in an unchanged file
+    still exposes the Flower being committed, and findings in other files are not reported."""
+    source = (Path(__file__).parent.parent / "fixtures/rules/flower-no-auth/fires/k8s/flower.yaml")
+    deployment, service = source.read_text().split("---\n", 2)[:2]
+    write(tmp_path, {"k8s/flower.yaml": deployment, "k8s/service.yaml": service,
+                     "compose.yaml": PROBE})
+    alone = run("check", "--format", "concise", "k8s/flower.yaml", cwd=tmp_path)
+    assert "CL701" not in alone.stdout  # the Service is not seen
+    staged = run("check", "--format", "concise", "--context", ".", "k8s/flower.yaml",
+                 cwd=tmp_path)
+    assert staged.stdout.splitlines()[0].startswith("k8s/flower.yaml:20:")
+    assert "compose.yaml" not in staged.stdout and "in 1 file" in staged.stdout

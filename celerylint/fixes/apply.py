@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import gc
 import hashlib
 import os
 import stat
@@ -172,7 +173,9 @@ def fix_all(lint, unsafe: bool) -> FixRun:
     last: dict[str, tuple[SourceFile | None, list[tuple]]] = {}  # what the last pass changed
     health: dict[str, tuple[int, int, int]] = {}
     applied: set[tuple] = set()  # fixes made, by where they start: one that comes back failed
-    for _ in range(2 * MAX_PASSES + 1):
+    for passes in range(2 * MAX_PASSES + 1):
+        if passes:
+            gc.collect()  # the model the last pass built is garbage now (the CLI turns GC off)
         deployment, skipped, diagnostics = lint(overlay)
         run.deployment, run.skipped, run.remaining = deployment, skipped, diagnostics
         sources = {s.path: s for s in deployment.sources}
