@@ -164,12 +164,14 @@ def _checked(rules: list[Rule], context: Context, catch: bool, jobs: int
             with timing.stage(f"rule {rule.name}"):
                 outcomes.append((rule, *_check(rule, context, catch)))
         return outcomes
-    tasks = [(rule, (k, shards)) for rule in rules
-             for shards in [jobs if getattr(rule.module, "SHARDED", False) else 1]
-             for k in range(shards)]
+    # the slices of the costly rules first, one task at a time: each process takes the next
+    # when it is free (slices of one rule must not share a process)
+    tasks = sorted([(rule, (k, shards)) for rule in rules
+                    for shards in [jobs if getattr(rule.module, "SHARDED", False) else 1]
+                    for k in range(shards)], key=lambda task: -task[1][1])
     with timing.stage(f"rules ({jobs} processes)"):
         done = parallel.run(lambda i: _check(tasks[i][0], replace(context, shard=tasks[i][1]),
-                                             catch), len(tasks), jobs, chunks_per_job=2)
+                                             catch), len(tasks), jobs, chunks_per_job=len(tasks))
     merged: dict[str, tuple[Rule, list[Finding], str | None]] = {}
     for (rule, _), (findings, failure) in zip(tasks, done):
         _, before, failed = merged.get(rule.code, (rule, [], None))
