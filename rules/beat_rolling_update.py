@@ -41,6 +41,7 @@ from celerylint.engine import Context
 from celerylint.fixes.yamledit import set_value
 from celerylint.model.kubernetes import span
 from celerylint.rules_support import scaling, uses_redbeat
+from celerylint.rules import place
 
 CODE = "CL103"
 NAME = "beat-rolling-update"
@@ -77,12 +78,11 @@ def check(context: Context) -> Iterator[Finding]:
                       [set_value(workload.source, strategy, "type", "Recreate")]) if only_type else None
         yield Finding(
             where,
-            f"the Deployment '{workload.name}' runs beat ({container.where}) with the default "
-            "RollingUpdate strategy: every rollout starts the new beat before the old one stops, "
-            "so tasks due in between are sent twice"
-            + (f"; its volume {rwo[0]} can also block the new pod with a Multi-Attach error"
-               if rwo else ""),
-            "use strategy: {type: Recreate} for the beat Deployment",
+            f"beat in {place(container)} rolls out with RollingUpdate: due tasks are sent twice"
+            + (f", and volume {rwo[0]} can block it (Multi-Attach)" if rwo else ""),
+            "use strategy: {type: Recreate} for the beat Deployment"
+            + (" (RollingUpdate is the default)" if strategy is None else "")
+            + ": a rolling update starts the new beat before the old one stops",
             fix=fix)
 
 

@@ -69,6 +69,7 @@ from celerylint.parse.shell import Word
 from celerylint.rules_support import (
     app_setting, env_mentions, may_hold_workdir, working_directory, writable,
 )
+from celerylint.rules import place
 
 CODE = "CL101"
 NAME = "beat-schedule-read-only"
@@ -126,12 +127,14 @@ def check(context: Context) -> Iterator[Finding]:
                 where = posixpath.join(directory, posixpath.basename(filename))
             anchor = invocation.option("beat").flag if invocation.subcommand == "worker" \
                 else invocation.subcommand_word
-            what = "worker -B (embedded beat)" if invocation.subcommand == "worker" else "beat"
+            what = "worker -B" if invocation.subcommand == "worker" else "beat"
             yield Finding(
                 invocation.span(anchor),
-                f"{what} in {container.where} writes its schedule file to {where}, but {reason}: "
-                f"it crashes at start with OSError: [Errno 30] Read-only file system: '{filename}'",
-                "pass -s <dir>/celerybeat-schedule with <dir> on a writable volume ("
+                f"{what} in {place(container)} crashes at start: its schedule file "
+                + (f"{where} is read-only" if directory is not None else
+                   "goes to a read-only working directory"),
+                f"{reason} (OSError: [Errno 30] Read-only file system: '{filename}'); pass -s "
+                "<dir>/celerybeat-schedule with <dir> on a writable volume ("
                 + ("a tmpfs, or a named volume" if container.workload.carrier == "compose" else
                    "an emptyDir, or a PersistentVolumeClaim")
                 + " to keep last-run times), or use a scheduler that "

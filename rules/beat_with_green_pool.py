@@ -33,6 +33,7 @@ from typing import Iterator
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_flag
+from celerylint.rules import named
 from celerylint.rules_support import hops, launch_invocations
 
 CODE = "CL104"
@@ -50,12 +51,13 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         flag = invocation.option("beat").flag
         edits = remove_flag(invocation.command, flag, "B")
+        where = invocation.span(flag)
         yield Finding(
-            invocation.span(flag),
-            f"worker -B with the {invocation.pool} pool in {launch.describe()}: "
-            "Celery refuses to start (ImproperlyConfigured: -B option doesn't work with "
-            "eventlet/gevent pools: use standalone beat instead.)",
-            "run beat as its own process (celery -A app beat, one replica) and drop -B",
+            where,
+            f"worker -B with the {invocation.pool} pool in {named(launch, where)}: Celery "
+            "refuses to start (ImproperlyConfigured)",
+            "run beat as its own process (celery -A app beat, one replica) and drop -B: "
+            "-B option doesn't work with eventlet/gevent pools",
             severity=Severity.WARNING if launch.guessed else None,
             fix=Fix("remove -B (then run beat in its own workload)", edits,
                     Applicability.UNSAFE) if edits else None, related=hops(launch))

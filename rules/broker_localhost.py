@@ -76,6 +76,7 @@ from celerylint.model import Container
 from celerylint.model.images import split_image
 from celerylint.parse.celery_cli import CeleryInvocation
 from celerylint.rules_support import LONG_RUNNING, broker_urls, is_loopback, is_redis, url_host
+from celerylint.rules import place
 
 CODE = "CL605"
 NAME = "broker-localhost"
@@ -134,33 +135,33 @@ def check(context: Context) -> Iterator[Finding]:
         yield Finding(
             where,
             f"the {setting} of {_who(users)} points at {host}{default}, but no broker runs in "
-            f"its {place}: Celery cannot connect (Connection refused)",
+            f"its {place}: Connection refused",
             "use the broker's " + ("compose service name (redis://redis:6379/0)" if compose else
                                    "Service name (redis://redis.<namespace>.svc:6379/0)")
             + ", or run the broker beside it" + ("" if compose else " as a sidecar"))
     for where, (why, users) in unset.items():
         yield Finding(
             where,
-            f"no broker is configured for {_who(users)} ({why}): Celery falls back to "
-            f"{FALLBACK} and cannot connect (Connection refused)",
-            "set CELERY_BROKER_URL in the container (from a Secret when it holds a password), "
-            "or broker_url in the app's configuration",
+            f"no broker is configured for {_who(users)}: Celery falls back to {FALLBACK} "
+            "(Connection refused)",
+            f"{why}; set CELERY_BROKER_URL in the container (from a Secret when it holds a "
+            "password), or broker_url in the app's configuration",
             related=[Related(u.span, "runs here") for u in users[1:2]])
 
 
 def _default_of(container: Container, setting: str, where: Span) -> str:
-    """`` (the default of CELERY_BROKER_URL, which nothing sets)`` for a configuration value that
+    """`` (the default for CELERY_BROKER_URL, unset)`` for a configuration value that
     stands for unset environment variables."""
     config = container.app_config
     value = config.get(setting) if config is not None else None
     if value is None or value.span != where or not value.env_vars:
         return ""
     names = ", ".join(sorted(value.env_vars))
-    return f" (the default for {names}, which nothing sets for it)"
+    return f" (the default for {names}, unset)"
 
 
 def _who(users: list[Container]) -> str:
-    names = list(dict.fromkeys(c.where for c in users))
+    names = list(dict.fromkeys(place(c) for c in users))
     return " and ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
 
 

@@ -42,6 +42,7 @@ from celerylint.engine import Context
 from celerylint.rules_support import (
     broker_targets, is_redis, mounted_configs,
 )
+from celerylint.rules import place
 
 CODE = "CL603"
 NAME = "broker-on-replica-service"
@@ -65,15 +66,15 @@ def check(context: Context) -> Iterator[Finding]:
         if not why:
             continue
         settings = " and ".join(dict.fromkeys(setting for _, setting, _, _ in uses))
-        users = list(dict.fromkeys(container.where for _, _, container, _ in uses))
+        users = list(dict.fromkeys(place(container) for _, _, container, _ in uses))
         who = " and ".join(users[:2]) + (f" and {len(users) - 2} more" if len(users) > 2 else "")
         places = list(dict.fromkeys(where for where, _, _, _ in uses))
         yield Finding(
             places[0],
             f"the {settings} of {who} goes through {endpoint.label}, which "
             + ("selects Redis replicas" if endpoint.carrier == "kubernetes" else "is a Redis replica")
-            + f" ({why}): writes that land on a replica fail with ReadOnlyError: "
-            "You can't write against a read only replica",
+            + ": writes fail with ReadOnlyError",
+            f"{why}, and a replica refuses writes (You can't write against a read only replica); "
             "point the broker at the primary's "
             + ("Service" if endpoint.carrier == "kubernetes" else "service")
             + ", or use a sentinel:// URL with master_name",

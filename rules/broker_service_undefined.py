@@ -53,6 +53,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
 from celerylint.rules_support import broker_targets, is_loopback
+from celerylint.rules import place
 
 #: kustomization keys that can add or rename Services.
 RENAMING = ("namePrefix", "nameSuffix", "helmCharts", "helmChartInflationGenerator",
@@ -85,23 +86,21 @@ def check(context: Context) -> Iterator[Finding]:
         found.setdefault((where, setting, host, (endpoint.name, endpoint.namespace)),
                          []).append(container)
     for (where, setting, host, endpoint), users in found.items():
-        names = list(dict.fromkeys(c.where for c in users))
+        names = list(dict.fromkeys(place(c) for c in users))
         who = " and ".join(names[:2]) + (f" and {len(names) - 2} more" if len(names) > 2 else "")
         compose = users[0].workload.carrier == "compose"
         if compose:
             yield Finding(where, f"the {setting} of {who} names '{host}', which no service of "
-                          "its compose project answers to (service names, container_name, "
-                          "hostname, network aliases): the host does not resolve (Name or "
-                          "service not known)",
+                          "its compose project answers to: Name or service not known",
                           "add the broker's service to the compose file, or point the URL at "
-                          "the service that runs it")
+                          "the service that runs it (a host resolves by a service name, "
+                          "container_name, hostname or network alias)")
         else:
             yield Finding(where, f"the {setting} of {who} names the Service '{endpoint[0]}' in "
-                          f"namespace '{endpoint[1]}', which no manifest defines although "
-                          "the namespace's other Services are here: the host does not resolve "
-                          "(Name or service not known)",
+                          f"namespace '{endpoint[1]}', which no manifest defines: Name or service "
+                          "not known",
                           f"define the Service {endpoint[0]}, or point the URL at one that "
-                          "exists")
+                          "exists (the namespace's other Services are defined here)")
 
 
 def _read_paths(deployment) -> set[str]:

@@ -44,6 +44,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import add_args, remove_words
+from celerylint.rules import named
 from celerylint.rules_support import allows_celery5, hops, launch_invocations
 
 CODE = "CL505"
@@ -77,10 +78,12 @@ def check(context: Context) -> Iterator[Finding]:
         if removal and insertion:
             fix = Fix(f"move {' '.join(w.text for w in words)} before {invocation.subcommand}",
                       [insertion, *removal])
+        where = invocation.span(option.flag)
+        written = option.flag.text if "=" in option.flag.text else \
+            f"{option.flag.text} {option.value or '<app>'}"
         yield Finding(
-            invocation.span(option.flag),
-            f"celery {invocation.subcommand} {option.flag.text} in {launch.describe()}: "
-            f"Celery 5 no longer accepts {option.flag.text} after the subcommand and exits with "
-            "'Error: No such option'",
-            f"write celery {option.flag.text} {option.value or '<app>'} {invocation.subcommand} ...",
+            where,
+            f"celery {invocation.subcommand} {option.flag.text} in {named(launch, where)}: "
+            f"Celery 5 refuses {option.flag.text} after the subcommand (Error: No such option)",
+            f"write celery {written} {invocation.subcommand} ...",
             severity=Severity.WARNING if launch.guessed else None, fix=fix, related=hops(launch))

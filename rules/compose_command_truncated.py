@@ -87,12 +87,12 @@ def _supervisord(context: Context) -> Iterator[Finding]:
         fix = _space_fix(sources.get(cut.span.path), cut)
         yield Finding(
             cut.span,
-            f"the command of supervisord program '{cut.program}' ({cut.span.path}) ends at "
-            f"{marker}: supervisord reads a {marker} after a space as a comment, even inside "
-            f"quotes, so `{cut.kept[:60]}` is all it gets, with a quote left open: the program "
-            "never starts (can't parse command: No closing quotation)",
-            "drop the space before the ';' (a; b), or put the commands in a script that ends in "
-            "exec celery ... and run that", fix=fix)
+            f"the command of supervisord program '{cut.program}' ends at {marker}, read as a "
+            "comment: the program never starts (No closing quotation)",
+            f"supervisord reads a {marker} after a space as a comment, even inside quotes, so "
+            f"`{cut.kept[:60]}` is all it gets, with a quote left open; drop the space before the "
+            "';' (a; b), or put the commands in a script that ends in exec celery ... and run "
+            "that", fix=fix)
 
 
 def _space_fix(source, cut) -> Fix | None:
@@ -132,10 +132,10 @@ def _compose(context: Context) -> Iterator[Finding]:
         dropped = f"`{operator} {rest}`"[:80] if rest else f"`{operator}`"
         yield Finding(
             Span(source.path, *located),
-            f"the {key} of compose service '{service}' is split by Compose, not run by a shell: "
-            f"it ends at '{operator}', so {dropped} is dropped and only `{kept[:60]}` runs"
-            + (" (its output is not redirected)" if redirect else
-               " (the commands after it never run)"),
-            "write one process per service, or run a shell on purpose with exec: "
+            f"the {key} of compose service '{service}' ends at '{operator}' (Compose runs no "
+            f"shell): only `{kept if len(kept) <= 40 else kept[:37] + '...'}` runs"
+            + (", its output not redirected" if redirect else ", not what follows"),
+            f"Compose splits the string itself, so {dropped} is dropped; write one process per "
+            "service, or run a shell on purpose with exec: "
             "[\"sh\", \"-c\", \"... && exec celery ...\"]",
             severity=Severity.WARNING if redirect else None)

@@ -86,6 +86,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Related, Severity, Span
 from celerylint.engine import Context
 from celerylint.parse.dockerfile import EnvPair, env_pairs
+from celerylint.rules import named, place
 from celerylint.rules_support import BROKER_SCHEMES
 from celerylint.secrets import MASK, mask, url_passwords, written_part
 
@@ -140,21 +141,21 @@ def check(context: Context) -> Iterator[Finding]:
                     continue
                 for secret, shown, kind in _secrets(name, var.value, bool(container.celery)):
                     yield from report(var.span, secret,
-                                      f"{name} of {container.where} holds {_what(kind, shown)} "
-                                      f"with its password written in the repository ({shown}): "
-                                      + _CONSEQUENCE[kind])
-    commands = [(c, f"the command of {container.where}")
+                                      f"{name} of {place(container)} has a plain-text password "
+                                      f"({_brief(shown)}): " + _CONSEQUENCE[kind])
+    # (command, how the message names its place, the launch whose label ends that name)
+    commands = [(c, f"the command of {place(container)}", None)
                 for container in deployment.containers(include_init=True)
                 for c in container.commands or []]
-    commands += [(c, f"the command of {launch.describe()}")
+    commands += [(c, "the command of ", launch)
                  for launch in deployment.launches for c in launch.commands]
-    commands += [(c, probe.launch.describe())
+    commands += [(c, "", probe.launch)
                  for container in deployment.containers(include_init=True)
                  for probe in container.probes.values() if probe.launch is not None
                  for c in probe.launch.commands]
-    commands += [(c, f"a command of the script {source.path}")
+    commands += [(c, f"a command of the script {source.path}", None)
                  for source, script in scripts for c in script]
-    for command, where in commands:
+    for command, prefix, launch in commands:
         if command.origin is None:
             continue
         words = command.assignments + command.words
@@ -162,45 +163,35 @@ def check(context: Context) -> Iterator[Finding]:
             after = words[i + 1].text if i + 1 < len(words) else ""
             for secret, shown, kind in _word_secrets(word.text, words[i - 1].text if i else "",
                                                      after):
-                yield from report(command.origin.span(word), secret,
-                                  f"{where} holds {_what(kind, shown)} with its "
-                                  f"password written in the repository ({shown}): "
+                at = command.origin.span(word)
+                where = prefix + named(launch, at) if launch is not None else \
+                    prefix.replace(f"the script {at.path}", "this script")
+                yield from report(at, secret,
+                                  f"{where} has a plain-text password ({_brief(shown)}): "
                                   + _CONSEQUENCE[kind])
     for parsed in deployment.dockerfiles:
         for keyword, pair, span, in_image in _dockerfile_pairs(parsed):
             for secret, shown, kind in _secrets(pair.name, pair.value, False):
                 yield from report(span, secret, (
-                    f"{keyword} {pair.name} writes a password into the image ({shown}): docker "
-                    "history and docker inspect show it to anyone who can pull the image"
+                    f"{keyword} {pair.name} writes a password into the image ({_brief(shown)}): "
+                    "docker history shows it to whoever pulls the image"
                 ) if in_image else (
-                    f"{keyword} {pair.name} before the first FROM holds {_what(kind, shown)} "
-                    f"with its password written in the repository ({shown}): "
-                    + _CONSEQUENCE[kind]))
+                    f"{keyword} {pair.name} before the first FROM has a plain-text password "
+                    f"({_brief(shown)}): " + _CONSEQUENCE[kind]))
 
 
-#: Kinds of secret: Celery's broker (a broker variable or option), its result backend, a
-#: Redis/AMQP URL given to celery under another name (maybe not the broker's), Flower's login.
-_WHAT = {"celery-broker": "a broker URL", "backend": "a result backend URL",
-         "flower": "the Flower login"}
-#: What a reader of the file can do with the secret.
-_CONSEQUENCE = {"celery-broker": "anyone who can read it can connect to the broker and publish "
-                                 "tasks",
-                "broker": "anyone who can read it can connect to that server",
-                "backend": "anyone who can read it can read and overwrite task results (and "
-                           "whatever else that account reaches)",
-                "flower": "anyone who can read it can log in to Flower and revoke tasks or stop "
-                          "workers"}
+#: What a reader of the repository can do with each kind of secret: Celery's broker (a broker
+#: variable or option), its result backend, a Redis/AMQP URL given to celery under another name
+#: (maybe not the broker's), Flower's login.
+_CONSEQUENCE = {"celery-broker": "repository readers can publish tasks",
+                "broker": "repository readers can connect to that server",
+                "backend": "repository readers can read task results",
+                "flower": "repository readers can log in to Flower"}
 
 
-def _what(kind: str, shown: str) -> str:
-    """What the secret is part of; a URL that is not known to be the broker's is named by its
-    scheme only."""
-    if kind in _WHAT:
-        return _WHAT[kind]
-    scheme = shown.partition("://")[0].lower()
-    if scheme.startswith(("amqp", "pyamqp")):
-        return "an AMQP URL"
-    return "an SQS URL" if scheme == "sqs" else "a Redis URL"
+def _brief(shown: str) -> str:
+    """A masked value as messages quote it: its start, when it is long (the file has the rest)."""
+    return shown if len(shown) <= 32 else shown[:29] + "..."
 
 
 def _hint(deployment, span: Span, files) -> str:

@@ -60,9 +60,10 @@ def check(context: Context) -> Iterator[Finding]:
             shown = ", ".join(f"{k}={v!r}" for k, v in given.items())
             yield Finding(
                 crontab.span,
-                f"beat schedule entry '{name}' uses crontab({shown}) without minute=: minute "
-                "defaults to '*', so the task runs every minute of those hours",
-                "add minute=0 (or the minute you mean): crontab(minute=0, ...)",
+                f"beat schedule entry '{name}' uses crontab({shown}) without minute=: the task "
+                "runs every minute of those hours",
+                "add minute=0 (or the minute you mean): crontab(minute=0, ...); minute defaults "
+                "to '*'",
                 fix=_fix(sources.get(crontab.span.path), crontab))
 
 

@@ -89,19 +89,25 @@ def check(context: Context) -> Iterator[Finding]:
                                   requirement_set.allow_pre)
         if conflict is None:
             continue
-        python = ""
-        if requirement_set.python:
-            python = (f" ({requirement_set.python_source})" if conflict.about_python else
-                      f" (Python {requirement_set.python}, from {requirement_set.python_source})")
+        source = ""
+        if requirement_set.python:  # "(FROM python:3.11-slim)", "(image python:3.11-slim)"
+            source = (f"checked for Python {requirement_set.python} (from {requirement_set.python_source}); "
+                      if not conflict.about_python else
+                      f"Python {requirement_set.python} is from {requirement_set.python_source}; ")
         requirer = conflict.requirer
         related = [Related(requirer.span, f"{requirer.text.strip()} asks for it here")] \
             if requirer is not None and requirer.span != conflict.culprit.span else []
-        where = f" in {conflict.culprit.where}" if conflict.needed is not None else ""
+        # "celery 5.5.3 [redis] requires kombu[redis], and kombu ... require redis...": the
+        # message keeps the conflict, the hint the requirement that pulls it in
+        message, chain = conflict.message, ""
+        head, joined, rest = message.partition(", and ")
+        if joined and " requires " in head and not conflict.about_python:
+            message, chain = rest, f"{head}; "
         yield Finding(
             conflict.culprit.span,
-            f"{conflict.message}{where}{python}: pip fails with ResolutionImpossible",
-            "drop the conflicting pin and let Celery's extra choose, pin a version inside the "
-            "required range, or change the Celery version",
+            f"{message}: pip fails (ResolutionImpossible)",
+            f"{chain}{source}drop the conflicting pin and let Celery's extra choose, pin a "
+            "version inside the required range, or change the Celery version",
             fix=_fix(requirement_set, conflict, sources), related=related,
         )
 

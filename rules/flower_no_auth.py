@@ -79,6 +79,7 @@ the credentials are the team's to choose and keep.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -91,6 +92,7 @@ from celerylint.model import Container
 from celerylint.model.exposure import exposures
 from celerylint.model.images import split_image
 from celerylint.rules_support import is_loopback
+from celerylint.rules import place as container_place
 
 CODE = "CL701"
 NAME = "flower-no-auth"
@@ -158,15 +160,16 @@ def check(context: Context) -> Iterator[Finding]:
         old_api = _before(flower, deployment, CLOSED_API)
         control = "revokes and terminates tasks, runs any registered task and shuts down " \
             "workers through its API"
+        ways = list(dict.fromkeys(_short(text) for text, _ in reasons))
         yield Finding(
             flower.at,
-            f"Flower in {container.where} runs without authentication and "
-            + "; ".join(dict.fromkeys(text for text, _ in reasons)) + ": anyone who reaches it "
-            "reads every task's arguments and results" + (
-                f", and {control}" if api or old_api else "" if old_api is False else
-                f" (and, before Flower 2.0 or with FLOWER_UNAUTHENTICATED_API set, {control})"),
+            f"Flower in {container_place(container)} has no authentication and {ways[0]}"
+            + (f" (and {len(ways) - 1} more)" if len(ways) > 1 else "")
+            + ": anyone can read task data" + (" and stop workers" if api or old_api else ""),
             "set FLOWER_BASIC_AUTH from a Secret (or --auth with --auth_provider), or bind "
-            "Flower to 127.0.0.1 behind an authenticating proxy",
+            "Flower to 127.0.0.1 behind an authenticating proxy"
+            + (f"; it also {control}" if api or old_api else "" if old_api is False else
+               f"; before Flower 2.0 or with FLOWER_UNAUTHENTICATED_API set, it also {control}"),
             related=list(dict.fromkeys(Related(where, text) for text, where in reasons
                                        if where is not None)))
     yield from _pins(deployment, flowers)
@@ -234,6 +237,19 @@ def _config_file(container: Container, deployment) -> bool:
 
 
 # -- how it is reached ---------------------------------------------------------------------------
+
+def _short(reason: str) -> str:
+    """A way Flower is reached, as the message says it (the related location has it whole)."""
+    if reason.startswith("compose publishes "):
+        return "compose publishes it on " + reason.split(" on the host's ", 1)[-1]
+    if reason.startswith("shares the host's network"):
+        return "shares the host's network (network_mode: host)"
+    if reason.startswith("the pod uses hostNetwork"):
+        return "its pod uses hostNetwork"
+    if reason.startswith("hostPort "):
+        return reason.split(" opens ", 1)[0] + " opens it on its node"
+    return re.sub(r" \(through [^)]*\)", "", reason).rsplit(" routes to ", 1)[0] + " routes to it"
+
 
 def _reachable(flower: Flower, exposed) -> list[tuple[str, Span | None]]:
     container = flower.container
@@ -354,11 +370,11 @@ def _unanchored(flower: Flower, deployment) -> Iterator[Finding]:
              if p.name == "flower" and p.project == project)
     yield Finding(
         where or flower.at,
-        f"Flower in {flower.container.where} admits the OAuth emails that the --auth regex "
-        f"'{pattern}' matches with re.match, which anchors only the start ({old} is older than "
-        "1.2.0): an address such as 'someone@example.com.attacker.com' logs in "
-        "(CVE-2022-30034)",
-        "require flower>=1.2.0, which matches the whole email; until then end the regex with $",
+        f"Flower in {container_place(flower.container)} matches --auth '{pattern}' at the start "
+        "only: emails of other domains log in (CVE-2022-30034)",
+        f"{old} is older than 1.2.0: its re.match anchors only the start (an address such as "
+        "'someone@example.com.attacker.com' matches); require flower>=1.2.0, which matches the "
+        "whole email; until then end the regex with $",
         severity=Severity.ERROR)
 
 
@@ -370,15 +386,15 @@ def _pins(deployment, flowers: list[Flower]) -> Iterator[Finding]:
         project = flower.container.workload.source.project
         oauth[project] = oauth.get(project, False) or flower.unknown or \
             flower.setting("auth") is not None
-    advisory = "affected by CVE-2022-30034 (GHSA-q4qm-xhf9-4p8f): with OAuth (--auth) they " \
-        "match the email regex unanchored, so addresses of other domains log in"
+    advisory = ": with --auth, emails of other domains log in (CVE-2022-30034)"
+    why = " (GHSA-q4qm-xhf9-4p8f: older releases match the email regex unanchored)"
     for requirement_set in deployment.requirement_sets:
         for pinned in requirement_set.requirements:
             if pinned.name != "flower" or not _below(pinned.requirement.specifier, FIXED):
                 continue
             yield Finding(
-                pinned.span, f"{pinned.text} allows only Flower releases before 1.2.0, "
-                + advisory, "require flower>=1.2.0",
+                pinned.span, f"{pinned.text} allows only Flower releases before 1.2.0"
+                + advisory, "require flower>=1.2.0" + why,
                 severity=Severity.WARNING if oauth.get(pinned.project, True) else Severity.INFO)
     for container in deployment.containers():
         version = _image_version(container.image)
@@ -386,7 +402,7 @@ def _pins(deployment, flowers: list[Flower]) -> Iterator[Finding]:
             continue
         yield Finding(
             Span(container.span.path, *container.data.value_pos["image"]),
-            f"{container.where} runs the image {container.image}, a Flower release before "
-            "1.2.0, " + advisory, "use mher/flower:2.0 or later",
+            f"{container_place(container)} runs {container.image}, older than Flower 1.2.0"
+            + advisory, "use mher/flower:2.0 or later" + why,
             severity=Severity.WARNING if oauth.get(container.workload.source.project, True)
             else Severity.INFO)

@@ -53,7 +53,8 @@ from typing import Iterator
 
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity, Span
 from celerylint.engine import Context
-from celerylint.rules_support import launch_invocations
+from celerylint.rules import named, place
+from celerylint.rules_support import hops, launch_invocations
 from celerylint import sources as src
 from celerylint.fixes.yamledit import edit
 
@@ -85,8 +86,8 @@ def check(context: Context) -> Iterator[Finding]:
         if found is None or found[1] in reported:
             continue
         reported.add(found[1])
-        yield _finding(container.where, found, _root(container, container.launch),
-                       _accepts_pickle(container.app_config))
+        yield _finding(place(container), found, _root(container, container.launch),
+                       _accepts_pickle(container.app_config), [])
     for launch, invocation in launch_invocations(deployment):  # images and launcher files
         if launch.container is not None or not (invocation.is_worker or
                                                 invocation.subcommand == "multi"):
@@ -97,38 +98,37 @@ def check(context: Context) -> Iterator[Finding]:
             project = invocation.command.origin.source_of(invocation.program).project
             config = next((a for a in deployment.apps if a.module == invocation.app
                            and a.project == project), None)
-            yield _finding(launch.describe(), found, _root(None, launch),
-                           _accepts_pickle(config))
+            yield _finding(named(launch, found[1]), found, _root(None, launch),
+                           _accepts_pickle(config), hops(launch))
 
 
-def _finding(where: str, found, root: str | None, pickle: bool | None) -> Finding:
+def _finding(where: str, found, root: str | None, pickle: bool | None,
+             related: list) -> Finding:
     """The message states the real risk: root or not, pickle or not."""
     value, span, fix = found
+    detail = ""
     if root is not None and root != "root":
-        risk = (f"the worker runs as {root}, so it hides nothing today, but a root image later "
-                "would start with no warning")
+        risk = f"harmless as {root} today, but a root image would start silently"
         severity = Severity.INFO
     elif root == "root" and pickle:
-        risk = ("the worker runs as root and accepts pickle: it starts anyway, and any broker "
-                "message can run code as root")
+        risk = "it runs as root with pickle: broker messages can run code as root"
         severity = Severity.ERROR
     elif root == "root" and pickle is False:
-        risk = ("the worker runs as root: without pickle Celery would only warn, and with this "
-                "set, enabling pickle later lets broker messages run code as root")
+        risk = "it runs as root: with pickle enabled later, messages can run code as root"
+        detail = "without pickle Celery would only warn; "
         severity = None
     elif root == "root":
-        risk = ("the worker runs as root: if it accepts pickle, it starts anyway and broker "
-                "messages can run code as root")
+        risk = "it runs as root: with pickle, messages can run code as root"
         severity = None
     else:
-        risk = "a root worker accepting pickle starts anyway and broker messages can run code as root"
+        risk = "if it runs as root with pickle, messages can run code as root"
         severity = None
     return Finding(
         span,
-        f'C_FORCE_ROOT is set ("{value}") for the worker in {where}: any non-empty value counts; '
-        + risk,
-        "remove C_FORCE_ROOT and run the worker as a non-root user with the json serializer",
-        severity=severity, fix=fix)
+        f'C_FORCE_ROOT is set ("{value}") for the worker in {where}: {risk}',
+        f"any non-empty value, even \"false\", turns off Celery's root check; {detail}remove "
+        "C_FORCE_ROOT and run the worker as a non-root user with the json serializer",
+        severity=severity, fix=fix, related=related)
 
 
 def _from_launch(launch, dockerfile_of) -> tuple[str, object, None] | None:

@@ -80,6 +80,7 @@ from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit, set_value
 from celerylint.model import StopGrace
 from celerylint.model.appconfig import UNKNOWN
+from celerylint.rules import named, place
 from celerylint.rules_support import launch_invocations
 
 CODE = "CL509"
@@ -98,11 +99,12 @@ class Stop:
     """How the worker is stopped: the wait before SIGKILL, and how to change it."""
 
     seconds: float
-    shown: str  # "terminationGracePeriodSeconds: 20", "no stop_grace_period (10 s by default)"
+    shown: str  # "terminationGracePeriodSeconds: 20", "no stop_grace_period (10 s)"
     key: str
     span: Span | None  # where the value is written
     signal: str
     fix: Callable[[int], Fix | None]
+    default: str = ""  # for the hint: who sends SIGKILL when, when nothing sets the wait
 
 
 @dataclass
@@ -126,41 +128,49 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         config = container.app_config if container is not None else launch.app_config
         env = {n: v.value for n, v in container.env.items()} if container is not None else {}
-        where = container.where if container is not None else launch.label
+        where = place(container) if container is not None else None
         at = stop.span or invocation.span()
         if stop.span is None and container is not None and at.path != container.span.path:
             at = container.span  # celery starts in the image or a script: point at the container
         if at in reported:
             continue
-        needed: list[tuple[float, str, Related | None]] = []
+        where = where or named(launch, at)
+        # (seconds, what it is under, what a stop does then, why: for the hint, related)
+        needed: list[tuple[float, str, str, str, Related | None]] = []
         limit = _longest_limit(invocation, config)
         if limit is not None and limit.seconds > stop.seconds and _acks_early(config, env):
-            needed.append((limit.seconds, (
-                f"its tasks may run for {limit.seconds:g} s ({limit.shown}) and are acknowledged "
-                "when they start (task_acks_late is not set): a stop (a rollout, a scale-down, "
-                "a restart) SIGKILLs the worker in the middle of any task that needs longer, and "
-                "that task is lost"),
+            needed.append((
+                limit.seconds, f"its {limit.seconds:g} s task time limit",
+                "a stop loses the tasks running",
+                f"tasks may run for {limit.seconds:g} s ({limit.shown}) and are acknowledged when "
+                "they start (task_acks_late is not set), so a stop (a rollout, a scale-down, a "
+                "restart) SIGKILLs the worker in the middle of a longer task, and that task is "
+                "lost",
                 Related(limit.span, f"the time limit: {limit.shown}") if limit.span else None))
         soft = _soft_shutdown(config)
         quit_on_stop = stop.signal in QUIT or (env.get("REMAP_SIGTERM") or "") == "SIGQUIT"
         if soft is not None and quit_on_stop and soft.seconds >= stop.seconds:
             how = "REMAP_SIGTERM=SIGQUIT" if stop.signal not in QUIT else f"SIG{stop.signal}"
-            needed.append((soft.seconds, (
+            needed.append((
+                soft.seconds, f"its {soft.seconds:g} s soft shutdown",
+                "tasks are killed, not restored",
                 f"the soft shutdown ({soft.shown}, reached through {how}) does not end before "
-                "SIGKILL: the worker is killed before its cold shutdown cancels the tasks and "
-                "restores their messages"),
+                "SIGKILL, so the worker is killed before its cold shutdown cancels the tasks and "
+                "restores their messages",
                 Related(soft.span, f"the soft shutdown: {soft.shown}") if soft.span else None))
         if not needed:
             continue
         reported.add(at)
-        target = max(_with_margin(seconds) for seconds, _, _ in needed)
-        hint = f"raise {stop.key} to {target} s or more (the longest wait plus a margin)"
+        target = max(_with_margin(item[0]) for item in needed)
+        hint = "; ".join(([stop.default] if stop.default else []) + [item[3] for item in needed])
+        hint += f"; raise {stop.key} to {target} s or more (the longest wait plus a margin)"
         hint += ", or set task_acks_late = True with idempotent tasks" if limit is not None and \
-            any(text.startswith("its tasks") for _, text, _ in needed) else \
+            any(item[1].endswith("task time limit") for item in needed) else \
             ", or lower worker_soft_shutdown_timeout below it"
         yield Finding(
-            at, f"{where}: {stop.shown}, but " + "; and ".join(text for _, text, _ in needed),
-            hint, fix=stop.fix(target), related=[r for _, _, r in needed if r is not None])
+            at, f"{where}: {stop.shown} is under " + " and ".join(item[1] for item in needed)
+            + ": " + " and ".join(dict.fromkeys(item[2] for item in needed)),
+            hint, fix=stop.fix(target), related=[item[4] for item in needed if item[4] is not None])
 
 
 def _with_margin(seconds: float) -> int:
@@ -178,9 +188,11 @@ def _container_stop(container, launch) -> Stop | None:
     signal = signal.upper().removeprefix("SIG")
     compose = container.workload.carrier == "compose"
     unit = "s" if compose else ""
+    default = ""
     if grace.default:
         runtime = "Compose" if compose else "the kubelet"
-        shown = f"no {grace.key} ({runtime} sends SIGKILL {grace.seconds:g} s after the stop signal)"
+        shown = f"no {grace.key} ({grace.seconds:g} s)"
+        default = f"{runtime} sends SIGKILL {grace.seconds:g} s after the stop signal"
     else:
         written = grace.source.text[grace.source.offset(grace.span.line, grace.span.column):
                                     grace.source.offset(grace.span.end_line,
@@ -194,7 +206,7 @@ def _container_stop(container, launch) -> Stop | None:
         return Fix(f"set {grace.key}: {value}",
                    [set_value(grace.source, grace.mapping, grace.key, value)])
 
-    return Stop(grace.seconds, shown, grace.key, grace.span, signal, fix)
+    return Stop(grace.seconds, shown, grace.key, grace.span, signal, fix, default)
 
 
 def _inside(grace: StopGrace) -> bool:
@@ -224,8 +236,7 @@ def _launcher_stop(launch, sources) -> Stop | None:
         shown = f"{key}={written}" + (f" ({launch.stop_timeout:g} s)" if written.strip() !=
                                       f"{launch.stop_timeout:g}" else "")
     else:
-        shown = f"no {key} ({launch.launcher} sends SIGKILL {launch.stop_timeout:g} s after " \
-            "the stop signal)"
+        shown = f"no {key} ({launch.stop_timeout:g} s)"
 
     def fix(target: int) -> Fix | None:
         if launch.launcher != "supervisord":
@@ -243,7 +254,9 @@ def _launcher_stop(launch, sources) -> Stop | None:
         at = source.offset(where.line + 1, 1)
         return Fix(f"add stopwaitsecs={target}", [edit(source, at, at, f"stopwaitsecs={target}\n")])
 
-    return Stop(launch.stop_timeout, shown, key, span, launch.stop_signal.upper(), fix)
+    default = "" if source is not None else \
+        f"{launch.launcher} sends SIGKILL {launch.stop_timeout:g} s after the stop signal"
+    return Stop(launch.stop_timeout, shown, key, span, launch.stop_signal.upper(), fix, default)
 
 
 # -- what the tasks may take -----------------------------------------------------------------------

@@ -89,9 +89,9 @@ def check(context: Context) -> Iterator[Finding]:
             shellwords.split(text)
         except shellwords.InvalidCommandLine as exc:
             yield Finding(Span(source.path, *pos), f"services.{service}.{key}: {exc}: Compose "
-                          "splits a string command itself and refuses this one",
-                          "write the command as a list, or quote the parentheses (a shell "
-                          "needs `sh -c '...'`)")
+                          "refuses it",
+                          "Compose splits a string command itself; write the command as a list, "
+                          "or quote the parentheses (a shell needs `sh -c '...'`)")
 
 
 def _reset(source, data, path: list) -> bool:

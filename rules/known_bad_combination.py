@@ -107,9 +107,12 @@ def _finding(requirement_set, row: Row, versions: dict[str, Version], python: st
     related = [Related(pins[n].span, f"{pins[n].text.strip()} is here")
                for n, _ in row.packages if n in pins and pins[n] is not at]
     on = f" on Python {python}" if row.python else ""
+    where = at.span if at is not None else requirement_set.span
+    label = requirement_set.label.replace(where.path, "this file")
+    error, _, why = row.failure.partition(" (")
     return Finding(
-        at.span if at is not None else requirement_set.span,
-        f"{requirement_set.label} installs {combination}{on}, which breaks: {row.failure} "
-        f"({row.sources})",
-        "upgrade Celery (a supported 5.x), or pin the releases that work together",
+        where,
+        f"{label} installs {combination}{on}, which breaks: {error}",
+        f"{why.removesuffix(')')} ({row.sources}); upgrade Celery (a supported 5.x), or pin the "
+        "releases that work together",
         related=related)

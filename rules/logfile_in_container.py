@@ -43,6 +43,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_words
+from celerylint.rules import named
 from celerylint.rules_support import hops, launch_invocations
 
 CODE = "CL504"
@@ -70,10 +71,12 @@ def check(context: Context) -> Iterator[Finding]:
         container = launch.container
         logs = "docker compose logs" if container is not None and \
             container.workload.carrier == "compose" else LOGS.get(launch.launcher, "kubectl logs")
+        where = invocation.span(option.flag)
         yield Finding(
-            invocation.span(option.flag),
-            f"celery {invocation.subcommand} in {launch.describe()} logs to "
-            f"{option.value}: {logs} stays empty and the file is never rotated",
-            "drop --logfile: celery logs to stderr, which the runtime collects",
+            where,
+            f"celery {invocation.subcommand} in {named(launch, where)} logs to "
+            f"{option.value}: {logs} stays empty",
+            "drop --logfile: celery logs to stderr, which the runtime collects (a file in the "
+            "container is never rotated)",
             fix=Fix(f"remove {' '.join(w.text for w in words)}", edits) if edits else None,
             related=hops(launch))

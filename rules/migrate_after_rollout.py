@@ -78,12 +78,11 @@ def check(context: Context) -> Iterator[Finding]:
             beat, scheduler_span = waited
             yield Finding(
                 command.origin.span(command.words[0]),
-                f"this script waits for {beat.label} to be ready before it runs manage.py "
-                "migrate, but beat's DatabaseScheduler needs django-celery-beat's tables: on a "
-                "fresh database beat crash-loops (relation \"django_celery_beat_periodictask\" "
-                "does not exist) and the wait never ends",
-                "migrate first (a Job or pre-install hook the script waits for, or an init "
-                "container), then wait for beat",
+                f"this script waits for {beat.label} before manage.py migrate, which its "
+                "DatabaseScheduler needs: on a fresh database the wait never ends",
+                "beat crash-loops until django-celery-beat's tables exist (relation "
+                "\"django_celery_beat_periodictask\" does not exist); migrate first (a Job or "
+                "pre-install hook the script waits for, or an init container), then wait for beat",
                 related=[Related(commands[migrate].origin.span(commands[migrate].words[0]),
                                  "the migrations run here"),
                          Related(scheduler_span, "beat uses DatabaseScheduler here")])

@@ -47,6 +47,7 @@ from celerylint.fixes.commands import remove_flag
 from celerylint.fixes.yamledit import set_value
 from celerylint.model.kubernetes import span
 from celerylint.rules_support import scaling, uses_redbeat
+from celerylint.rules import place
 
 CODE = "CL102"
 NAME = "multiple-beats"
@@ -76,18 +77,21 @@ def check(context: Context) -> Iterator[Finding]:
             other = others[0] if others else None
             reason = why or (f"container '{other[1].name}' in the same pod runs beat as well"
                              if other[0] is workload else f"the {other[0].label} runs beat as well")
+            reason = reason.replace("the HorizontalPodAutoscaler ", "the HPA ")
             flag = invocation.option("beat").flag
             edits = remove_flag(invocation.command, flag, "B")
             safe = not why and bool(others)
             yield Finding(
                 invocation.span(flag),
-                f"worker -B in {container.where} embeds a beat, and {reason}: every periodic "
-                "task is sent more than once",
-                "run beat once, in its own workload with replicas: 1, and drop -B from workers",
+                f"worker -B in {place(container)} embeds a beat, and {reason}: duplicate "
+                "periodic tasks",
+                "run beat once, in its own workload with replicas: 1, and drop -B from workers: "
+                "each beat sends every periodic task",
                 fix=Fix("remove -B" + ("" if safe else " (a beat workload with "
                         "replicas: 1 must then run the schedule)"), edits,
                         Applicability.SAFE if safe else Applicability.UNSAFE) if edits else None)
         elif not embedded and why and id(workload) not in reported:
+            why = why.replace("the HorizontalPodAutoscaler ", "the HPA ")
             reported.add(id(workload))  # one finding per workload, however many beat containers
             at = workload.replicas_at
             where = span(at[0], at[1].value_pos[at[2]]) if at else invocation.span()
@@ -96,12 +100,13 @@ def check(context: Context) -> Iterator[Finding]:
                 fix = Fix(f"set {at[3]}: 1", [set_value(at[0], at[1], at[2], 1)])
             yield Finding(
                 where,
-                f"beat in the {workload.label} runs more than once because {why}: "
-                "every periodic task is sent once per beat",
+                f"beat in the {workload.label} runs more than once ({why}): duplicate periodic "
+                "tasks",
                 ("run exactly one beat: one replica (deploy.replicas: 1, no scale)"
                  if workload.carrier == "compose" else
                  "run exactly one beat: replicas: 1, no autoscaler, a Deployment (not a "
-                 "DaemonSet)") + "; or RedBeat, which holds a lock",
+                 "DaemonSet)") + "; or RedBeat, which holds a lock: each beat sends every "
+                "periodic task",
                 fix=fix)
 
 

@@ -96,14 +96,16 @@ def check(context: Context) -> Iterator[Finding]:
         value = spec[key]
         if total == 0 or not _blocks(key, value, total):
             continue
-        why = "" if key == "maxUnavailable" else " while " + _describe(counted, total)
+        lowest = "" if key == "maxUnavailable" else \
+            f" ({total} pod{'s' if total > 1 else ''} at the lowest)"
+        why = "" if key == "maxUnavailable" else _describe(counted, total) + "; "
         yield Finding(
             span(budget.source, spec.value_pos[key]),
-            f"the PodDisruptionBudget '{budget.name}' asks for {key}: {value}{why}: it allows no "
-            f"eviction of the pods of {_names(counted)}, so `kubectl drain`, node upgrades and "
-            "autoscaler scale-downs wait forever on the nodes that run them",
-            "allow one eviction at the lowest count (maxUnavailable: 1, or a smaller "
-            "minAvailable); which count is right depends on the capacity the team needs",
+            f"the PodDisruptionBudget '{budget.name}' ({key}: {value}) allows no eviction of "
+            f"{_names(counted)}{lowest}: node drains hang",
+            f"{why}`kubectl drain`, node upgrades and autoscaler scale-downs wait forever on the "
+            "nodes that run them; allow one eviction at the lowest count (maxUnavailable: 1, or "
+            "a smaller minAvailable); which count is right depends on the capacity the team needs",
             related=[Related(where, text) for _, text, where in counted.values()
                      if where is not None])
 

@@ -43,6 +43,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
+from celerylint.rules import named
 from celerylint.rules_support import hops, slow_step
 
 CODE = "CL503"
@@ -66,8 +67,8 @@ def check(context: Context) -> Iterator[Finding]:
         seen.add(where)
         yield Finding(
             where,
-            f"{launch.describe()} runs {step} every time it starts: slow, "
-            "network-dependent starts that fail with the package index and can trip its "
-            "probes",
+            f"{named(launch, where)} runs {step} at every start: slow starts that need the "
+            "package index",
             "install the packages in the image (Dockerfile RUN pip install ...) and run that "
-            "image", related=hops(launch))
+            "image: each start downloads them again, with the versions of the day, fails when "
+            "the index is down, and can trip the probes", related=hops(launch))

@@ -56,6 +56,7 @@ from packaging.utils import canonicalize_name
 from celerylint.diagnostics import Finding, Related, Severity
 from celerylint.engine import Context
 from celerylint.parse import dockerfile
+from celerylint.rules import named
 from celerylint.rules_support import hops, launch_invocations
 
 CODE = "CL403"
@@ -82,19 +83,21 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         option = invocation.option("pool")
         where = option.value_word or option.flag
+        detail = ""
         if extras:
-            why = (f"{extras[0].text.strip()} brings no {pool} on Python {python} (the extra "
-                   "requires it only where python_version < \"3.10\")")
+            why = f"{extras[0].text.strip()} brings no {pool} on Python {python}"
+            detail = "the extra requires it only where python_version < \"3.10\"; "
             related = [Related(extras[0].span, f"{extras[0].text.strip()} is here")]
         else:
-            why = f"no requirement of the project installs {pool}"
+            why = f"no requirement installs {pool}"
             related = [Related(r.span, f"{r.text.strip()} is here") for r in found.celery[:1]]
+        at = invocation.span(where)
         yield Finding(
-            invocation.span(where),
-            f"the worker in {launch.describe()} runs the {pool} pool, but {why}: it exits at "
-            f"start with ModuleNotFoundError: No module named '{pool}'",
-            f"install {pool} explicitly in the requirements the image installs, or use "
-            "another pool",
+            at,
+            f"worker in {named(launch, at)} uses the {pool} pool, but {why}: "
+            "ModuleNotFoundError at start",
+            f"{detail}install {pool} explicitly in the requirements the image installs, or use "
+            f"another pool (No module named '{pool}')",
             severity=Severity.WARNING if launch.guessed else None,
             related=related + hops(launch))
 

@@ -60,6 +60,7 @@ from celerylint.fixes.commands import add_args
 from celerylint.rules_support import (
     allows_celery5, app_setting, cpu_quantity, env_mentions, pool_of,
 )
+from celerylint.rules import place
 
 CODE = "CL202"
 NAME = "prefork-default-concurrency"
@@ -92,11 +93,12 @@ def check(context: Context) -> Iterator[Finding]:
             argument = add_args(invocation.command, anchor, [f"--concurrency={suggested}"])
             yield Finding(
                 invocation.span(anchor),
-                f"prefork worker in {container.where} has no --concurrency: Celery forks one "
-                f"child per CPU of the node (os.cpu_count()), ignoring the container limits "
-                f"({shown}), so the container is OOM-killed or throttled on large machines",
+                f"prefork worker in {place(container)} has no --concurrency: one child per node "
+                f"CPU overruns its limits ({shown})",
                 f"add --concurrency={suggested} to the worker command "
                 + ("(from the CPU limit)" if cpu is not None else
-                   "(no readable CPU limit: size it to the memory limit)"),
+                   "(no readable CPU limit: size it to the memory limit)")
+                + ": Celery forks os.cpu_count() children, ignoring the container limits, so the "
+                "container is OOM-killed or throttled on large machines",
                 fix=Fix(f"add --concurrency={suggested}", [argument]) if argument else None,
             )

@@ -54,6 +54,7 @@ from celerylint.engine import Context
 from celerylint.fixes.volumes import add_writable_dir
 from celerylint.model import Container
 from celerylint.rules_support import may_hold_workdir, pool_of, working_directory, writable
+from celerylint.rules import place
 
 CODE = "CL201"
 NAME = "prefork-no-writable-tmp"
@@ -83,13 +84,13 @@ def check(context: Context) -> Iterator[Finding]:
             tried = ", ".join(f"'{d}'" for d in candidates + ([] if cwd else ["<working dir>"]))
             yield Finding(
                 invocation.span(),
-                f"prefork worker in {container.where} runs on a read-only root filesystem with no "
-                f"writable temporary directory: billiard cannot create its pool and the worker "
-                f"dies at start with 'Unrecoverable error: FileNotFoundError(2, \"No usable "
-                f"temporary directory found in [{tried}]\")'",
+                f"prefork worker in {place(container)} dies at start: no writable temporary "
+                "directory (read-only root filesystem)",
                 ("add /tmp to the service's tmpfs" if container.workload.carrier == "compose"
                  else "mount an emptyDir at /tmp (emptyDir: {medium: Memory, sizeLimit: 64Mi})")
-                + ", or set the env var TMPDIR=/dev/shm",
+                + ", or set the env var TMPDIR=/dev/shm: billiard cannot create its pool "
+                "('Unrecoverable error: FileNotFoundError(2, \"No usable temporary directory "
+                f"found in [{tried}]\")')",
                 fix=_fix(container),
             )
 

@@ -42,6 +42,7 @@ from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import set_value
 from celerylint.model.kubernetes import span
+from celerylint.rules import place
 
 CODE = "CL302"
 NAME = "probe-http-auth"
@@ -85,9 +86,8 @@ def check(context: Context) -> Iterator[Finding]:
             where = span(source, get.value_pos["path"]) if "path" in get else probe.span
             yield Finding(
                 where,
-                f"{probe.kind}Probe of {container.where} requests {path} from Flower, which runs "
-                f"with authentication ({how}): Flower answers 401 Unauthorized, so the probe "
-                + ("restarts Flower in a loop" if probe.kind != "readiness" else
-                   "keeps Flower out of its Service"),
-                f"probe {healthcheck}, which Flower leaves open",
+                f"{probe.kind}Probe of {place(container)} gets 401 from {path} ({how}): "
+                + ("Flower restarts in a loop" if probe.kind != "readiness" else
+                   "Flower never gets traffic"),
+                f"probe {healthcheck}, which Flower leaves open (its other pages need the login)",
                 fix=Fix(f"probe {healthcheck}", [set_value(source, get, "path", healthcheck)]))

@@ -66,6 +66,7 @@ from celerylint.model import Container, Deployment, Probe
 from celerylint.model.kubernetes import span
 from celerylint.parse.shell import SimpleCommand
 from celerylint.rules_support import is_loopback
+from celerylint.rules import place
 
 CODE = "CL305"
 NAME = "probe-http-on-worker"
@@ -128,24 +129,29 @@ def _finding(container: Container, probe: Probe, port: int, how: str, where: Spa
              process: str) -> Finding:
     if probe.kind == "healthcheck":
         waiting = ", ".join(f"'{name}'" for name in probe.waiting)
-        consequence = "Docker marks the container unhealthy for good" + (
-            f", and the services that wait for it ({waiting}) never start" if waiting else "")
-        return Finding(where, f"the healthcheck of {container.where} {how}, but the container "
-                       f"runs only celery {process}, which listens on no port: {consequence}",
+        consequence = f"{waiting} never start{'s' if len(probe.waiting) == 1 else ''}" \
+            if waiting else "it is never healthy"
+        return Finding(where, f"healthcheck of {place(container)} {how}, but celery {process} "
+                       f"serves no port: {consequence}",
                        f"check the {process} itself (a heartbeat file, `celery inspect ping -d "
-                       "celery@$$HOSTNAME -t 10`), or drop the copied healthcheck",
+                       "celery@$$HOSTNAME -t 10`), or drop the copied healthcheck: the container "
+                       f"runs only celery {process}, so Docker marks it unhealthy for good"
+                       + (f" and the services that wait for it ({waiting}) never start"
+                          if waiting else ""),
                        severity=Severity.ERROR if waiting else Severity.WARNING)
     if probe.kind == "readiness":
-        consequence = ("the pod never becomes Ready: rollouts never complete and disruption "
-                       "budgets count it as down")
+        consequence = "the pod never becomes Ready"
+        detail = "the pod never becomes Ready: rollouts never complete and disruption budgets " \
+            "count it as down"
     else:
-        consequence = (f"the kubelet restarts it about {probe.deadline} s after every start, in a "
-                       "loop (CrashLoopBackOff), while it works")
-    return Finding(where, f"{probe.kind}Probe of {container.where} {how}, but the container runs "
-                   f"only celery {process}, which listens on no port: the connection is refused, "
-                   f"so {consequence}",
+        consequence = f"it restarts every {probe.deadline} s"
+        detail = (f"the kubelet restarts it about {probe.deadline} s after every start, in a "
+                  "loop (CrashLoopBackOff), while it works")
+    return Finding(where, f"{probe.kind}Probe of {place(container)} {how}, but celery {process} "
+                   f"serves no port: {consequence}",
                    f"probe the {process} itself (an exec probe: `celery inspect ping -d "
-                   "celery@$HOSTNAME -t 10`, or a heartbeat file), or drop the copied probe")
+                   "celery@$HOSTNAME -t 10`, or a heartbeat file), or drop the copied probe: the "
+                   f"container runs only celery {process}, the connection is refused and {detail}")
 
 
 def _target(container: Container, probe: Probe) -> tuple[int, str, Span] | None:
@@ -203,13 +209,13 @@ def _local_request(commands: list[SimpleCommand]) -> tuple[int, str, Span] | Non
             word, match = urls[0]
             port = int(match.group(2)) if match.group(2) else (443 if match.group(1) == "https"
                                                                else 80)
-            shown = f"requests {word.text} with {name}"
+            shown = f"requests {word.text}"
         elif name in ("nc", "ncat", "netcat"):
             texts = [w.text for w in words[1:] if not w.text.startswith("-")]
             if len(texts) != 2 or not (is_loopback(texts[0]) or texts[0] == "0.0.0.0") or not texts[1].isdigit():
                 return None
             word, port = words[-1], int(texts[1])
-            shown = f"connects to {texts[0]}:{port} with {name}"
+            shown = f"connects to {texts[0]}:{port}"
         else:
             return None
         if found is not None:

@@ -89,6 +89,7 @@ from celerylint.model.images import split_image
 from celerylint.model.kubernetes import span
 from celerylint.model.probe_commands import DEFAULT_WINDOW, Ping, remote_control
 from celerylint.rules_support import app_setting, broker_scheme, broker_urls, hops, scaling
+from celerylint.rules import place
 
 CODE = "CL304"
 NAME = "probe-inspect-ping"
@@ -131,45 +132,50 @@ def check(context: Context) -> Iterator[Finding]:
 
 def _judge(deployment: Deployment, container: Container, probe: Probe, ping: Ping,
            sharing: dict) -> Iterator[Finding]:
-    name = "the healthcheck" if probe.kind == "healthcheck" else f"the {probe.kind}Probe"
-    head = f"{name} of {container.where} runs `{ping.what}`"
+    name = "healthcheck" if probe.kind == "healthcheck" else f"{probe.kind}Probe"
+    head = f"{name} of {place(container)} runs `{ping.what}`"
     related = hops(probe.launch)
     processes = {i.subcommand for i in container.celery}
     workers = [i for i in container.celery if i.is_worker or i.subcommand == "multi"]
     if container.celery and not workers and processes & set(NOT_WORKERS):
         process = next(p for p in NOT_WORKERS if p in processes)
-        yield Finding(ping.span, f"{head}, a request only workers answer, on a container "
-                      f"that runs celery {process} and no worker: {process} never answers it, so "
-                      f"the probe {_consequence(probe, process)}",
+        yield Finding(ping.span, f"{head}, a worker request, in a {process} container: it "
+                      f"checks the workers, not {process}",
+                      f"{process} never answers it, so the probe {_consequence(probe, process)}; "
                       f"drop the worker ping from the {process} container; {CHECK[process]}",
                       related=related)
         return
     broken = _no_remote_control(container, ping)
     if broken:
-        yield Finding(ping.span, f"{head}, but {broken}: no worker ever answers, so the probe "
-                      "always fails ('No nodes replied within time constraint')",
-                      "probe a heartbeat file the worker touches instead", related=related)
+        short, why = broken
+        yield Finding(ping.span, f"{head}, but {short}: it always fails",
+                      f"{why}, so no worker ever answers (No nodes replied within time "
+                      "constraint); probe a heartbeat file the worker touches instead",
+                      related=related)
         return
     wrong = _wrong_node(container, probe, ping, workers)
     if wrong:
+        short, why = wrong
         yield Finding(ping.destination_span or ping.span,
-                      f"{head} -d {ping.destination}, but {wrong}: no node replies, so the probe "
-                      "always fails ('No nodes replied within time constraint')",
-                      "name the worker's node exactly (`celery@$HOSTNAME` run through `sh -c`, "
-                      "or the name its -n makes)", related=related)
+                      f"{name} of {place(container)} pings -d {ping.destination}, but {short}: it "
+                      "always fails",
+                      (f"{why}; " if why else "") + "no node replies (No nodes replied within "
+                      "time constraint); name the worker's node exactly "
+                      "(`celery@$HOSTNAME` run through `sh -c`, or the name its -n makes)",
+                      related=related)
         return
     option = "timeout=" if ping.invocation is None else "-t"
     covered = False
     if not ping.window_given:
         fix = _window_fix(container, probe, ping)
         covered = fix is not None
-        short = f"; its probe timeout ({_timeout_text(probe)}) is shorter than even that plus " \
-            "the start-up" if probe.timeout < DEFAULT_WINDOW + IMPORT_SECONDS else ""
-        yield Finding(ping.span, f"{head} without {option}: it waits only the default 1 s for "
-                      "the reply, so a worker slow to answer (a busy event loop, a solo pool "
-                      f"running a task, a slow broker) is reported dead{short}",
+        short = f" ({_timeout_text(probe)} is even shorter)" \
+            if probe.timeout < DEFAULT_WINDOW + IMPORT_SECONDS else ""
+        yield Finding(ping.span, f"{head} without {option}: any reply later than 1 s fails "
+                      f"it{short}",
                       f"give it {'-t 10' if ping.invocation else 'timeout=10'} and a probe "
-                      "timeout above it (15 s)", fix=fix,
+                      "timeout above it (15 s): a busy event loop, a solo pool running a task or "
+                      "a slow broker delays the reply", fix=fix,
                       related=related)
     if not covered and ping.window is not None and \
             probe.timeout < ping.window + IMPORT_SECONDS:
@@ -177,10 +183,10 @@ def _judge(deployment: Deployment, container: Container, probe: Probe, ping: Pin
     if ping.destination is None:
         why = _others(deployment, container, sharing)
         if why:
-            yield Finding(ping.span, f"{head} without -d: any worker on the broker answers it, "
-                          f"and {why}, so the probe passes while this container's own worker "
-                          "hangs or is gone", "ask this container's worker only: `-d "
-                          "celery@$HOSTNAME` (through `sh -c`)", related=related)
+            yield Finding(ping.span, f"{head} without -d: any worker answers ({why}), so a "
+                          "hung worker passes", "ask this container's worker only: "
+                          "`-d celery@$HOSTNAME` (through `sh -c`); any worker on the broker "
+                          "answers a broadcast ping", related=related)
 
 
 def _consequence(probe: Probe, process: str) -> str:
@@ -240,39 +246,46 @@ def _too_short(container: Container, probe: Probe, ping: Ping, name: str,
         "the kubelet kills the command"
     return Finding(
         where,
-        f"{name} of {container.where} gives `{ping.what}` {_timeout_text(probe)}, but the "
-        f"command {waits} {ping.window:g} s for replies after about {IMPORT_SECONDS} s of "
-        f"start-up (Python, the app's imports): {killed} first and counts a failure, even "
-        "when the worker answered", f"set {key} to at least {needed}",
+        f"{name} of {place(container)} has {_timeout_text(probe)}, but `{ping.what}` {waits} "
+        f"{ping.window:g} s: " + ("it always fails" if ping.destination is None else
+                                  "a slow reply fails it"),
+        f"it waits for replies, and needs about {IMPORT_SECONDS} s to start (Python, the app's "
+        f"imports): {killed} first and counts a failure; set {key} to at least {needed}",
         fix=Fix(f"raise {key} to {needed}", [_set_timeout(container, probe, needed)]),
         related=related)
 
 
-def _no_remote_control(container: Container, ping: Ping) -> str | None:
+def _no_remote_control(container: Container, ping: Ping) -> tuple[str, str] | None:
+    """(why no worker answers, in a few words; the same in full), or None."""
     for setting, url, _ in broker_urls(container, ping.invocation):
         scheme = broker_scheme(url)
         if setting == "broker_url" and scheme in NO_REMOTE_CONTROL:
-            return (f"its broker is `{scheme}://`, a transport without remote control (no "
-                    "fanout exchange), so the workers never start it")
+            return (f"its broker `{scheme}://` has no remote control",
+                    f"`{scheme}://` is a transport without remote control (no fanout exchange), "
+                    "so the workers never start it")
     known, value = app_setting(container, "worker_enable_remote_control")
     if known and value is False:
-        return "the app sets worker_enable_remote_control = False"
+        return ("the app sets worker_enable_remote_control = False",
+                "the workers start no remote control")
     return None
 
 
-def _wrong_node(container: Container, probe: Probe, ping: Ping, workers: list) -> str | None:
-    """Why the ``-d`` node cannot be this container's worker, or None when it may be."""
+def _wrong_node(container: Container, probe: Probe, ping: Ping,
+                workers: list) -> tuple[str, str] | None:
+    """Why the ``-d`` node cannot be this container's worker (in a few words; more for the
+    hint), or None when it may be."""
     destination = ping.destination
     if destination is None or not ping.fixed_destination:
         return None
     if _HOST.search(destination):
         if probe.kind == "healthcheck" and "HOSTNAME" in probe.compose_variables and \
                 re.search(r"\$\{?HOSTNAME", destination):
-            return ("Compose replaces `$HOSTNAME` when it reads the file, with the variable of "
-                    "the shell that runs `docker compose` (usually unset: an empty name); write "
-                    "`$$HOSTNAME` for the container's")
+            return ("Compose replaces `$HOSTNAME` when it reads the file",
+                    "Compose puts in the variable of the shell that runs `docker compose` "
+                    "(usually unset: an empty name); write `$$HOSTNAME` for the container's")
         if ping.command.shell is None:
-            return ("the probe runs without a shell, so celery gets `$HOSTNAME` as written; run "
+            return ("no shell expands it",
+                    "the probe runs without a shell, so celery gets `$HOSTNAME` as written; run "
                     "it through `sh -c`")
     names = {_template(part.strip(), True) for part in destination.split(",") if part.strip()}
     if None in names or not workers or any(i.subcommand == "multi" for i in workers):
@@ -285,7 +298,7 @@ def _wrong_node(container: Container, probe: Probe, ping: Ping, workers: list) -
         if node[0] in names:
             return None
         made.append(node[1])
-    return f"the worker is named {' and '.join(made)}"
+    return f"the worker is named {' and '.join(made)}", ""
 
 
 def _worker_node(container: Container, invocation) -> tuple[str, str] | None:

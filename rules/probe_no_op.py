@@ -45,6 +45,7 @@ from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
 from celerylint.model.kubernetes import span
 from celerylint.parse import shell
+from celerylint.rules import place
 
 CODE = "CL303"
 NAME = "probe-no-op"
@@ -70,7 +71,7 @@ def check(context: Context) -> Iterator[Finding]:
             process = next((i.subcommand for i in container.celery if i.subcommand), "celery")
             yield Finding(
                 span(source, probe.data["exec"].value_pos["command"]),
-                f"the livenessProbe of {container.where} {why}: it can never fail, so a hung "
+                f"livenessProbe of {place(container)} {why}: it never fails, so a hung "
                 f"{process} is never restarted",
                 "probe a heartbeat the worker writes, or `celery inspect ping -d celery@$HOSTNAME`")
 
@@ -140,5 +141,4 @@ def _inert_python(code: str) -> str | None:
             if name in ("exit", "quit") and id(node) not in handlers and node.args and not (
                     isinstance(node.args[0], ast.Constant) and node.args[0].value in (0, None)):
                 return None
-    return "only imports or builds the app and exits 0 unless that fails" if calls else \
-        "only imports modules"
+    return "only imports or builds the app" if calls else "only imports modules"

@@ -61,6 +61,7 @@ from celerylint.engine import Context
 from celerylint.fixes.yamledit import set_value
 from celerylint.rules_support import slow_step
 from celerylint.model import Container, Probe
+from celerylint.rules import place
 
 CODE = "CL301"
 NAME = "probe-too-early"
@@ -102,30 +103,31 @@ def _finding(container: Container, probe: Probe, work: str, estimate: int) -> Fi
         waiting = ", ".join(f"'{name}'" for name in probe.waiting)
         return Finding(
             probe.span,
-            f"the healthcheck of {container.where} marks it unhealthy {probe.deadline} s after "
-            f"start (start_period {probe.initial_delay} s + retries {probe.failure_threshold} x "
-            f"interval {probe.period} s), but the container runs {work} at start, estimated at "
-            f"{estimate} s: the services that wait for it to be healthy ({waiting}) fail to "
-            "start with 'dependency failed to start: container ... is unhealthy' (a healthcheck "
-            "restarts nothing)",
-            "bake the dependencies into the image; until then set the healthcheck's "
-            f"start_period above {estimate} s",
+            f"healthcheck of {place(container)} fails {probe.deadline} s after start, before "
+            f"its {work} ends (~{estimate} s): {waiting} fail"
+            f"{'s' if len(probe.waiting) == 1 else ''} to start",
+            f"the deadline is start_period {probe.initial_delay} s + retries "
+            f"{probe.failure_threshold} x interval {probe.period} s, and the services that wait "
+            "for it to be healthy fail with 'dependency failed to start: container ... is "
+            "unhealthy' (a healthcheck restarts nothing); bake the dependencies into the image; "
+            f"until then set the healthcheck's start_period above {estimate} s",
             severity=Severity.WARNING, fix=_fix(container, probe, estimate))
     if probe.kind == "readiness":
-        what = f"marks the pod unready from {probe.deadline} s after start"
-        consequence = ("it gets no Service traffic and the kubelet logs probe failures until the "
-                       "installation ends (readiness never restarts a container)")
+        what = f"fails from {probe.deadline} s after start"
+        consequence = "no traffic until then"
+        detail = ("it gets no Service traffic and the kubelet logs probe failures until the "
+                  "installation ends (readiness never restarts a container)")
     else:
         what = f"gives up {probe.deadline} s after start"
-        consequence = ("the kubelet restarts it before it is ready, and the restart installs "
-                       "again, in a loop (CrashLoopBackOff)")
+        consequence = "a restart loop"
+        detail = "the kubelet restarts it before it is ready, and the restart installs again"
     return Finding(
         probe.span,
-        f"{probe.kind}Probe of {container.where} {what} ({_deadline_text(probe)}), but the "
-        f"container runs {work} at start, estimated at {estimate} s: {consequence}",
-        "bake the dependencies into the image; until then add a startupProbe whose deadline "
-        f"exceeds {estimate} s (for example failureThreshold: {estimate // 10 + 3}, "
-        "periodSeconds: 10)",
+        f"{probe.kind}Probe of {place(container)} {what}, before its {work} ends "
+        f"(~{estimate} s): {consequence}",
+        f"the deadline is {_deadline_text(probe)}; {detail}; bake the dependencies into the "
+        f"image; until then add a startupProbe whose deadline exceeds {estimate} s (for example "
+        f"failureThreshold: {estimate // 10 + 3}, periodSeconds: 10)",
         severity=Severity.INFO if probe.kind == "readiness" else None,
         fix=_fix(container, probe, estimate),
     )

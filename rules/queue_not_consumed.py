@@ -155,8 +155,8 @@ def check(context: Context) -> Iterator[Finding]:
             related[0].span
         yield Finding(
             at,
-            f"no worker{among} consumes the queue '{queue}' ({hows}): its tasks wait on the broker and "
-            f"never run (workers consume: {', '.join(sorted(queues))})",
-            f"add {queue} to a worker's -Q, start a worker for it, or route the tasks to a "
-            "consumed queue",
+            f"no worker{among} consumes the queue '{queue}': its tasks never run (workers "
+            f"consume: {', '.join(sorted(queues))})",
+            f"{hows}, and its tasks wait on the broker; add {queue} to a worker's -Q, start a "
+            "worker for it, or route the tasks to a consumed queue",
             related=related)

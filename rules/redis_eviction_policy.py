@@ -45,6 +45,7 @@ from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import replace_arg
 from celerylint.rules_support import broker_targets, is_redis, mounted_configs
+from celerylint.rules import place
 
 CODE = "CL604"
 NAME = "redis-eviction-policy"
@@ -119,9 +120,9 @@ def _finding(policy: str, behind: str, redis, where, fix) -> Finding:
     severity = Severity.WARNING if policy.startswith("volatile") else None
     return Finding(
         where,
-        f"the broker's Redis ({redis.where}{behind}) runs with "
-        f"maxmemory-policy {policy}: under memory pressure it can evict queued tasks and kombu's "
-        "bindings (InconsistencyError: Probably the key ('_kombu.binding.celery') has been "
-        "removed)",
-        "run the broker's Redis with --maxmemory-policy noeviction",
+        f"the broker's Redis ({place(redis)}{behind}) runs with "
+        f"maxmemory-policy {policy}: queued tasks can be evicted",
+        "run the broker's Redis with --maxmemory-policy noeviction: under memory pressure it "
+        "evicts queued tasks, and kombu's bindings (InconsistencyError: Probably the key "
+        "('_kombu.binding.celery') has been removed)",
         severity=severity, fix=fix)

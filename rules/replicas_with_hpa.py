@@ -68,9 +68,9 @@ def check(context: Context) -> Iterator[Finding]:
                       Applicability.UNSAFE)
         yield Finding(
             span(source, spec.value_pos["replicas"]),
-            f"the {workload.kind} '{workload.name}' sets replicas: {spec['replicas']} while the "
-            f"HorizontalPodAutoscaler '{hpa.name}' scales it: each apply resets the count and the "
-            "HPA scales it back, so workers are stopped (warm shutdown, exit 0) and started for "
-            "nothing",
-            "remove replicas from the manifest; set the floor with the HPA's minReplicas",
+            f"{workload.kind} '{workload.name}' sets replicas: {spec['replicas']}, but HPA "
+            f"'{hpa.name}' scales it: each apply restarts workers",
+            "remove replicas from the manifest; set the floor with the HPA's minReplicas (each "
+            "apply resets the count and the HPA scales it back: workers are stopped with a warm "
+            "shutdown, then started again, for nothing)",
             fix=fix)

@@ -102,6 +102,7 @@ from celerylint.engine import Context
 from celerylint.fixes import yamledit
 from celerylint.fixes.commands import insert_exec
 from celerylint.model import shells
+from celerylint.rules import named
 from celerylint.rules_support import LONG_RUNNING, hops, launch_invocations
 
 CODE = "CL502"
@@ -125,6 +126,11 @@ LAUNCHER_NOTES = {
              "orphaned",
     "systemd": "KillMode= (process or mixed) sends SIGTERM only to the main process, the shell",
 }
+#: The same, in a few words for the message.
+LAUNCHER_SHORT = {"supervisord": "supervisord signals only the shell",
+                  "s6": "s6-supervise signals only the shell",
+                  "runit": "runsv signals only the shell",
+                  "systemd": "KillMode= signals only the shell"}
 LAUNCHER_HINTS = {
     "supervisord": "exec celery (and every script on the way), or set stopasgroup=true so that "
                    "supervisord signals the whole process group (as Celery's "
@@ -155,28 +161,30 @@ def check(context: Context) -> Iterator[Finding]:
             continue  # detached celery is worker-detached's finding
         if command.background:
             if _waited_without_trap(launch.commands, command):
-                yield _finding(launch, invocation, "it runs in the background and the shell waits "
-                               "for it, but passes SIGTERM on only through a trap, and there is none")
+                yield _finding(launch, invocation, "it runs in the background (&) and the shell "
+                               "that waits for it has no trap", "the shell waits for it, but passes "
+                               "SIGTERM on only through a trap, and there is none")
             continue  # otherwise worker-detached's finding
         # every shell on the way that stays: the scripts and sh -c strings above celery, then
         # celery's own, each reported (and fixed) where its exec is missing
         for holder in command.holders:
             if holder.words and holder.words[0].name in ("su", "runuser"):
                 yield _finding(launch, invocation, f"{holder.words[0].name} -c forks a shell and "
-                               "stays its parent", at=holder)
+                               "stays its parent", "", at=holder)
                 continue
             why = _why(launch, holder)
             if why is not None:
                 yield _finding(launch, invocation, f"{holder.words[0].text} is started without "
-                               f"exec: {why}", holder, _exec_fix(holder))
+                               "exec", why, holder, _exec_fix(holder))
         if command.piped_into or command.piped_from:
-            yield _finding(launch, invocation, "it runs in a pipeline, so the shell stays and "
-                           "waits for every side (and a crashing worker exits 0 through | tee)",
-                           command)
+            yield _finding(launch, invocation, "it runs in a pipeline, so the shell stays",
+                           "the shell waits for every side of the pipeline (and a crashing worker "
+                           "exits 0 through | tee)", command)
         elif command.shell is not None and not command.exec_:
             why = _why(launch, command)
             if why is not None:
-                yield _finding(launch, invocation, why, command, _exec_fix(command))
+                yield _finding(launch, invocation, _short(command), why, command,
+                               _exec_fix(command))
 
 
 def _why(launch, command) -> str | None:
@@ -186,15 +194,30 @@ def _why(launch, command) -> str | None:
     return shells.why_not_exec(info, script, command)
 
 
-def _finding(launch, invocation, why: str, at=None, fix: Fix | None = None) -> Finding:
+def _short(command) -> str:
+    """Why the shell stays, in a few words (``_why`` says it in full, in the hint)."""
+    shell = command.shell or "sh"
+    if command.from_file:
+        return f"{shell} runs it from a script file without exec"
+    if not command.last:
+        return "commands run after it, so the shell stays"
+    if command.background or command.prefixed:
+        return "it runs in the background or under ! or time"
+    return f"`{shell} -c` does not exec it"
+
+
+def _finding(launch, invocation, short: str, why: str, at=None,
+             fix: Fix | None = None) -> Finding:
     where = at.origin.span(at.words[0]) if at is not None else invocation.span(invocation.program)
     assumed = at is not None and at.shell_info is not None and at.shell_info.assumed
     note = LAUNCHER_NOTES.get(launch.launcher)
+    brief = LAUNCHER_SHORT.get(launch.launcher)
+    because = "; ".join(part for part in (why, note) if part)
     return Finding(
         where,
-        f"celery {invocation.subcommand} in {launch.describe()} never receives "
-        f"SIGTERM: {why}" + (f"; {note}" if note else ""),
-        LAUNCHER_HINTS.get(launch.launcher, HINT),
+        f"celery {invocation.subcommand} in {named(launch, where)} never receives "
+        f"SIGTERM: {short}" + (f" and {brief}" if brief else ""),
+        (f"{because}; " if because else "") + LAUNCHER_HINTS.get(launch.launcher, HINT),
         severity=Severity.WARNING if assumed or launch.guessed else None, fix=fix,
         related=hops(launch))
 
@@ -213,10 +236,10 @@ def _killed(context: Context, launch, invocation) -> Finding | None:
         fix = Fix(f"stop it with {term}", [edit])
     return Finding(
         span,
-        f"celery {invocation.subcommand} in {launch.describe()} never receives SIGTERM: "
-        f"{launch.launcher} stops it with SIGKILL ({key}), so celery cannot finish its running "
-        "tasks (no warm shutdown) and they are lost or redelivered",
-        f"stop celery with SIGTERM ({key}={term}) and give it the time its tasks need",
+        f"celery {invocation.subcommand} in {named(launch, span)} never receives SIGTERM: "
+        f"{launch.launcher} stops it with SIGKILL ({key})",
+        f"stop celery with SIGTERM ({key}={term}) and give it the time its tasks need: SIGKILL "
+        "allows no warm shutdown, so running tasks are lost or redelivered",
         fix=fix, related=hops(launch))
 
 

@@ -62,6 +62,7 @@ from typing import Iterator
 from celerylint.diagnostics import Edit, Finding, Fix, Severity, Span
 from celerylint.engine import Context
 from celerylint.parse import shell
+from celerylint.rules import place
 
 CODE = "CL005"
 NAME = "unquoted-heredoc-expansion"
@@ -109,17 +110,15 @@ def check(context: Context) -> Iterator[Finding]:
                 escape = _escape(heredoc, expansion) if heredoc.heredoc.closed else None
                 fix = Fix(f"escape {written} (\\{written})", [escape]) if escape else None
             if substitution:
-                what = (f"runs {expansion.written[2:-1]} as a command on the machine that runs "
-                        f"the script, where Kubernetes was meant to substitute {written} in "
-                        f"{container.where}")
+                what = f"runs {written} on the deploying machine, not in {place(container)}"
             else:
-                what = (f"expands {written} on the machine that runs the script, not in "
-                        f"{container.where}")
+                what = f"expands {written} on the deploying machine, not in {place(container)}"
             yield Finding(
                 Span(generated.path, *start, *end),
                 f"the unquoted here-document ({_shown(heredoc.opener_text)}) {what}",
                 "quote the delimiter (<<'EOF') or write \\" + written
-                + (" so that Kubernetes substitutes it" if substitution else
+                + (" so that Kubernetes substitutes it (the shell that runs the script runs "
+                   f"{expansion.written[2:-1]} instead)" if substitution else
                    " so that the container's shell expands it"),
                 fix=fix)
 

@@ -79,6 +79,7 @@ from typing import Iterator
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_flag
+from celerylint.rules import named
 from celerylint.rules_support import LONG_RUNNING, hops, launch_invocations
 
 CODE = "CL501"
@@ -88,8 +89,17 @@ SUMMARY = "celery detaches or runs in the background as a container's (or superv
 FIXABLE = True
 
 SYMPTOM = "the container's main process exits 0 (Completed, then CrashLoopBackOff)"
+#: The same, in a few words for the message.
+SHORT_SYMPTOM = "the container exits 0 (CrashLoopBackOff)"
 
 
+#: What the exit does under each launcher that is not a container's runtime, in a few words.
+LAUNCHER_SHORT = {
+    "procfile": "the process exits and restarts in a loop",
+    "supervisord": "the worker runs on unsupervised",
+    "s6": "each restart adds an unsupervised worker",
+    "runit": "each restart adds an unsupervised worker",
+}
 #: What the exit does under each launcher that is not a container's runtime.
 LAUNCHER_SYMPTOMS = {
     "procfile": "the process exits at once: honcho then stops every other process of the "
@@ -112,30 +122,32 @@ def _applies(launch) -> bool:
     return not (launch.guessed and launch.in_container is None)
 
 
-def _symptom(launch) -> str:
-    """What the exit 0 does: a pod restarts in a loop; a compose container stops (Exited (0)),
-    and restarts in a loop only under ``restart: always`` or ``unless-stopped`` (an exit 0 is not
-    a failure for ``on-failure``)."""
+def _symptom(launch) -> tuple[str, str]:
+    """What the exit 0 does, in a few words and in full: a pod restarts in a loop; a compose
+    container stops (Exited (0)), and restarts in a loop only under ``restart: always`` or
+    ``unless-stopped`` (an exit 0 is not a failure for ``on-failure``)."""
     if launch.launcher in LAUNCHER_SYMPTOMS:
-        return LAUNCHER_SYMPTOMS[launch.launcher]
+        return LAUNCHER_SHORT[launch.launcher], LAUNCHER_SYMPTOMS[launch.launcher]
     if launch.launcher == "systemd":
-        return (f"with Type={launch.unit_type}, systemd takes the exit of that process for the "
+        return (f"with Type={launch.unit_type}, systemd then kills the worker",
+                f"with Type={launch.unit_type}, systemd takes the exit of that process for the "
                 "end of the service and kills the rest of its control group, the worker with it")
     container = launch.container
     if container is None or container.restart is None:
-        return SYMPTOM
+        return SHORT_SYMPTOM, SYMPTOM
     if container.restart in ("always", "unless-stopped"):
-        return (f"the container's main process exits 0 and restart: {container.restart} starts "
+        return (f"the container exits 0 and restart: {container.restart} loops it",
+                f"the container's main process exits 0 and restart: {container.restart} starts "
                 "it again, in a loop")
-    return "the container's main process exits 0 and the container stops (Exited (0))"
+    return ("the container exits and stops (Exited (0))",
+            "the container's main process exits 0 and the container stops (Exited (0))")
 
 
 def check(context: Context) -> Iterator[Finding]:
     for launch, invocation in launch_invocations(context.deployment):
         if not _applies(launch):
             continue
-        where = launch.describe()
-        symptom = _symptom(launch)
+        short, symptom = _symptom(launch)
         severity = Severity.WARNING if launch.guessed else None
         detach = invocation.option("detach")
         command = invocation.command
@@ -143,14 +155,15 @@ def check(context: Context) -> Iterator[Finding]:
             edits = remove_flag(command, detach.flag, "D")
             # in the foreground, a command that is not the last would block the ones after it
             safe = command.last and not command.background
-            after = symptom if command.last else (
-                "the script goes on without it: a worker that crashes is never restarted, and "
-                "SIGTERM never reaches it")
+            after, detail = (short, symptom) if command.last else (
+                "the script goes on without it: no restart, no SIGTERM",
+                "a worker that crashes is never restarted, and SIGTERM never reaches it")
+            at = invocation.span(detach.flag)
             yield Finding(
-                invocation.span(detach.flag),
-                f"celery {invocation.subcommand} --detach in {where}: it forks into the "
-                f"background and {after}",
-                "run celery in the foreground: drop --detach"
+                at,
+                f"celery {invocation.subcommand} --detach in {named(launch, at)}: {after}",
+                f"celery forks into the background: {detail}; run celery in the foreground: "
+                "drop --detach"
                 + ("" if safe else ", and give each long-running process its own container")
                 + (", or keep it with Type=forking" if launch.launcher == "systemd" else ""),
                 severity=severity,
@@ -160,20 +173,23 @@ def check(context: Context) -> Iterator[Finding]:
                         related=hops(launch))
         elif invocation.subcommand == "multi" and invocation.positionals and \
                 invocation.positionals[0].text in ("start", "restart"):
+            at = invocation.span()
             yield Finding(
-                invocation.span(),
-                f"celery multi {invocation.positionals[0].text} in {where} starts every node "
-                f"with --detach and returns: {symptom}", _multi_hint(launch), severity=severity,
-                related=hops(launch))
+                at,
+                f"celery multi {invocation.positionals[0].text} in {named(launch, at)} detaches "
+                f"every node: {short}",
+                f"{symptom}; {_multi_hint(launch)}", severity=severity, related=hops(launch))
         elif command.background and invocation.subcommand in LONG_RUNNING and \
                 not _waited(launch.commands, command):
             # a backgrounded `celery control shutdown &` or `inspect` is a one-off, not the job
+            at = invocation.span(invocation.program)
             yield Finding(
-                invocation.span(invocation.program),
-                f"celery {invocation.subcommand or ''} runs in the background (&) in {where} "
-                f"and nothing waits for it: {symptom}, or a keep-alive command hides the worker's "
-                "crashes and its shutdown",
-                "run celery in the foreground with exec as the last command of the script",
+                at,
+                f"celery {invocation.subcommand or ''} runs in the background (&) in "
+                f"{named(launch, at)}, unwaited: {short}",
+                f"{symptom}, or a keep-alive command hides the worker's crashes and its "
+                "shutdown; run celery in the foreground with exec as the last command of the "
+                "script",
                 severity=severity, related=hops(launch))
 
 

@@ -88,7 +88,7 @@ def test_no_broker_at_all_fires_on_the_command(tmp_path):
                      "docker-compose.yml": compose(command="celery -A jobs.tasks worker")})
     [finding] = [d for d in lint(tmp_path) if d.name == "broker-localhost"]
     assert finding.span.line == 6 and "amqp://guest:**@localhost:5672//" in finding.message
-    assert "sets no broker_url" in finding.message
+    assert "sets no broker_url" in finding.hint
 
 
 def test_an_empty_environment_default_is_no_broker(tmp_path):
@@ -96,7 +96,7 @@ def test_an_empty_environment_default_is_no_broker(tmp_path):
     files["shop/settings.py"] = "import os\nCELERY_BROKER_URL = os.environ.get('BROKER_URL', '')\n"
     write(tmp_path, files)
     [finding] = [d for d in lint(tmp_path) if d.name == "broker-localhost"]
-    assert "reads broker_url from BROKER_URL, which nothing sets" in finding.message
+    assert "reads broker_url from BROKER_URL, which nothing sets" in finding.hint
     write(tmp_path, {"docker-compose.yml": compose("      BROKER_URL: redis://redis:6379/0\n")})
     assert names(tmp_path, "broker-localhost") == []
 

@@ -104,7 +104,7 @@ def test_supervisord_cuts_a_command_at_a_space_semicolon_even_inside_quotes():
     path = RULES / "compose-command-truncated"
     fires = [f for f in findings(path / "fires") if f[2].startswith("supervisor")]
     assert [(f[0], f[1], f[3]) for f in fires] == [("compose-command-truncated", "error", 2)]
-    assert "supervisord program 'worker'" in fires[0][4] and "sh -c 'python manage.py migrate`" \
+    assert "supervisord program 'worker'" in fires[0][4] and "ends at ';', read as a comment" \
         in fires[0][4]
     # a comment after a complete command is deliberate; `a;b` is kept
     assert findings(path / "silent") == []
@@ -270,7 +270,7 @@ def test_s6_run_files_are_the_service_process():
     assert celery.command.shell == "bash" and celery.exec_ed  # #!/command/with-contenv bash
     [finding] = findings(LAUNCHERS / "s6")
     assert finding[:4] == ("signal-not-forwarded", "error", "rootfs/etc/services.d/flower/run", 3)
-    assert "s6-supervise signals only the run file's process" in finding[4]
+    assert "s6-supervise signals only the shell" in finding[4]
 
 
 def test_fixing_an_s6_run_file_inserts_exec(tmp_path):
@@ -309,19 +309,16 @@ def test_a_script_a_container_reaches_is_not_guessed_again():
 # -- every launcher, every rule: wording and fixes ---------------------------------------------
 
 def test_messages_name_the_launcher_and_its_file():
-    names = {f[4].split(" in ", 1)[1].split(")")[0] + ")" for f in
-             findings(RULES / "worker-detached" / "fires") if "(" in f[4]}
-    launchers = ("Procfile", "supervisord", "s6", "systemd", "entry")
-    assert {n for n in names if n.startswith(launchers)} == {
-            "Procfile process 'worker' (fixtures/rules/worker-detached/fires/procfile/Procfile)",
-            "supervisord program 'celery-worker' "
-            "(fixtures/rules/worker-detached/fires/supervisord/docker/celery.conf)",
-            "s6 service 'celery-workers' (fixtures/rules/worker-detached/fires/s6/rootfs/etc/"
-            "s6-overlay/s6-rc.d/celery-workers/run)",
-            "systemd service 'celery-worker' "
-            "(fixtures/rules/worker-detached/fires/systemd/celery-worker.service)",
-            "entry script fixtures/rules/worker-detached/fires/image/docker-entrypoint.sh (if it "
-            "is a container's entry point)"}
+    # the launcher's file is the finding's location, so the message names only the launcher
+    names = {(f[2], f[4].split(" in ", 1)[1].split(":")[0].split(" detaches ")[0]) for f in
+             findings(RULES / "worker-detached" / "fires")}
+    launchers = ("Procfile", "supervisord", "s6", "systemd", "this entry")
+    assert {n for n in names if n[1].startswith(launchers)} == {
+            ("procfile/Procfile", "Procfile process 'worker'"),
+            ("supervisord/docker/celery.conf", "supervisord program 'celery-worker'"),
+            ("s6/rootfs/etc/s6-overlay/s6-rc.d/celery-workers/run", "s6 service 'celery-workers'"),
+            ("systemd/celery-worker.service", "systemd service 'celery-worker'"),
+            ("image/docker-entrypoint.sh", "this entry script (if it is a container's entry point)")}
 
 
 def test_fixes_edit_the_launcher_line_and_the_files_still_parse(tmp_path):

@@ -252,7 +252,7 @@ def test_queue_not_consumed_once_per_queue_at_the_worker_list_with_the_routes_re
         ("w.yaml", 8, 55)}  # "celery,backups"
     assert all(len(d.related) == 4 and d.related[0].span.path.endswith("celery.py")
                for d in findings)
-    assert "and 2 more" in findings[0].message
+    assert "and 2 more" in findings[0].hint
 
 
 def test_broker_on_replica_service_is_one_finding_per_url(tmp_path):
@@ -296,7 +296,7 @@ spec:
     })
     [finding] = [d for d in lint(tmp_path) if d.name == "broker-on-replica-service"]
     assert "broker_url and result_backend" in finding.message
-    assert "container 'worker'" in finding.message and "container 'beat'" in finding.message
+    assert "Deployment 'worker'" in finding.message and "Deployment 'beat'" in finding.message
     assert [r.span.line for r in finding.related] == [6]
 
 

@@ -34,12 +34,13 @@ def test_seed_002_messages_name_the_chain_and_the_symptom():
         by_name.setdefault(d.name, []).append(d)
     conflict = by_name["dependency-conflict"][0]
     assert "celery 5.3.4 [redis] requires redis>=4.5.2,<5.0.0,!=4.5.5" in conflict.message
-    assert "but redis==5.0.1 is pinned in" in conflict.message
-    assert "Python 3.11, from image python:3.11-slim" in conflict.message
+    assert "but redis==5.0.1 is pinned: pip fails" in conflict.message
+    assert "Python 3.11 (from image python:3.11-slim)" in conflict.hint
     assert (conflict.span.column, conflict.span.end_column) == (63, 75)  # exactly "redis==5.0.1"
     beat = by_name["beat-schedule-read-only"][0]
-    assert "OSError: [Errno 30] Read-only file system: 'celerybeat-schedule'" in beat.message
-    assert "configMap volume ('celery-app')" in beat.message
+    assert "crashes at start" in beat.message and "is read-only" in beat.message
+    assert "OSError: [Errno 30] Read-only file system: 'celerybeat-schedule'" in beat.hint
+    assert "configMap volume ('celery-app')" in beat.hint
     liveness, readiness = by_name["probe-too-early"]
     assert liveness.severity.value == "error" and "gives up 51 s after start" in liveness.message
     assert readiness.severity.value == "info"
