@@ -428,3 +428,14 @@ def problem_matcher() -> None:
     from importlib import resources
 
     click.echo(resources.files("celerylint.data").joinpath("problem-matcher.json").read_text(), nl=False)
+
+
+@main.command()
+def server() -> None:
+    """Run the language server (LSP) on standard input and output, for editors: diagnostics as
+    you type, quick fixes, suppressions and rule documentation on hover (docs/editors.md)."""
+    try:
+        from celerylint import server as language_server
+    except ImportError as exc:
+        _fail(f"the language server needs pygls ({exc}): pip install 'celerylint[lsp]'")
+    sys.exit(language_server.main())

@@ -260,9 +260,10 @@ def _parse(source: SourceFile) -> ast.Module | None:
 class ModuleFinder:
     """Finds Python modules of the repository by dotted name (files read once each)."""
 
-    def __init__(self, scope, max_size: int) -> None:
+    def __init__(self, scope, max_size: int, overlay: dict | None = None) -> None:
         self.scope = scope  # discover.Scope: modules outside the checked tree are not read
         self.max_size = max_size
+        self.overlay = overlay  # edited buffers (--fix passes, an editor) read instead of disk
         self.cache: dict[str, SourceFile | None] = {}
         self.embedded: dict[str, tuple[SourceFile, int, int]] = {}  # module -> ConfigMap text
         self.found: dict[str, tuple[SourceFile, int, int] | None] = {}  # module -> where
@@ -298,7 +299,7 @@ class ModuleFinder:
     def _read(self, path: Path) -> SourceFile | None:
         key = str(path)
         if key not in self.cache:
-            result = src.read(path, "python", self.max_size, scope=self.scope) \
+            result = src.read(path, "python", self.max_size, self.overlay, self.scope) \
                 if self.scope.contains(path) and path.is_file() else None
             self.cache[key] = result if isinstance(result, SourceFile) else None
         return self.cache[key]
@@ -582,10 +583,11 @@ def embedded_modules(deployment, container) -> dict[str, tuple[SourceFile, int, 
     return modules
 
 
-def attach(deployment, scope, max_size: int, named: list[SourceFile] | None = None) -> None:
+def attach(deployment, scope, max_size: int, named: list[SourceFile] | None = None,
+           overlay: dict | None = None) -> None:
     """Give each container that runs celery the effective configuration of its app, and read
     the app modules named on the command line; ``deployment.apps`` lists every one read."""
-    finder = ModuleFinder(scope, max_size)
+    finder = ModuleFinder(scope, max_size, overlay)
     for container in deployment.containers():
         apps = [i.app for i in container.celery if i.app and not i.option("app").dynamic]
         if not apps:

@@ -215,8 +215,8 @@ def _assemble(deployment: Deployment, documents: list, skipped: list, take, read
                   patches | {os.path.normpath(p) for p in built.replaced if p}, skipped)
     deployment.dockerfiles = dockerfiles
     _launches(deployment, scope, max_size, overlay, images or {})
-    appconfig.attach(deployment, scope, max_size, app_modules)
-    requirement_sets.add(deployment, requirement_files, max_size, scope, skipped)
+    appconfig.attach(deployment, scope, max_size, app_modules, overlay)
+    requirement_sets.add(deployment, requirement_files, max_size, scope, skipped, overlay)
     pip_sets.add(deployment, script_commands)
     deployment.scripts = script_commands
     for requirement_set in deployment.requirement_sets:  # messages name files, not renders

@@ -43,10 +43,11 @@ class VersionConstraint(PinnedRequirement):
 
 
 def add(deployment: Deployment, files: list[SourceFile], max_size: int, scope: discover.Scope,
-        skipped: list[src.Skip]) -> None:
+        skipped: list[src.Skip], overlay: dict | None = None) -> None:
     """The requirement sets of ``files`` (requirements and packaging files), their problems,
     and notices; a packaging file that declares no dependencies leaves the checked sources."""
-    reader = RequirementReader([f for f in files if f.kind == src.REQUIREMENTS], max_size, scope)
+    reader = RequirementReader([f for f in files if f.kind == src.REQUIREMENTS], max_size, scope,
+                               overlay)
     for source in files:
         if source.kind == src.REQUIREMENTS:
             deployment.requirement_sets.append(reader.file_set(source))
@@ -120,7 +121,9 @@ def still_valid(source: SourceFile, start: int, end: int, text: str) -> bool:
 class RequirementReader:
     """Parses requirements files once each, following ``-r``/``-c`` includes."""
 
-    def __init__(self, files: list[SourceFile], max_size: int, scope: discover.Scope) -> None:
+    def __init__(self, files: list[SourceFile], max_size: int, scope: discover.Scope,
+                 overlay: dict | None = None) -> None:
+        self.overlay = overlay  # edited buffers read instead of the files on disk
         self.by_path = {os.path.normpath(f.abspath or f.path): f for f in files}
         self.parsed: dict[str, requirements.RequirementsText] = {}
         self.problems: dict[str, list[ParseProblem]] = {}
@@ -151,7 +154,8 @@ class RequirementReader:
                 self.outside.setdefault(including.path, []).append(
                     src.Skip(including.path, f"-r/-c {path}: {src.OUTSIDE}", line))
                 return None
-            result = src.read(Path(path), src.REQUIREMENTS, self.max_size, scope=self.scope) \
+            result = src.read(Path(path), src.REQUIREMENTS, self.max_size, self.overlay,
+                              self.scope) \
                 if os.path.isfile(path) else None
             self.by_path[key] = result if isinstance(result, SourceFile) else None
         return self.by_path[key]
