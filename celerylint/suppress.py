@@ -93,11 +93,11 @@ def _annotated(deployment: Deployment) -> list[tuple[str, int, int, list[str], s
     for obj in deployment.objects:
         path = POD_SPEC_PATHS.get(obj.kind, ())
         template = path[:-1] + ("metadata",) if path and path[-1] == "spec" and len(path) > 1 else ()
-        for annotations in (dig(obj.data, "metadata", "annotations"),
-                            dig(obj.data, *template, "annotations") if template else None):
-            if not isinstance(annotations, dict):
+        for marks in (dig(obj.data, "metadata", "annotations"),
+                      dig(obj.data, *template, "annotations") if template else None):
+            if not isinstance(marks, dict):
                 continue
-            for key, value in annotations.items():
+            for key, value in marks.items():
                 if not isinstance(key, str) or not key.startswith(ANNOTATION):
                     continue
                 if key == ANNOTATION:

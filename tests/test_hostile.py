@@ -15,7 +15,6 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import pytest
 
 from conftest import cli, lint, run, write
 
