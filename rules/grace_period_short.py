@@ -99,7 +99,7 @@ class Stop:
     """How the worker is stopped: the wait before SIGKILL, and how to change it."""
 
     seconds: float
-    shown: str  # "terminationGracePeriodSeconds: 20", "no stop_grace_period (10 s)"
+    shown: str  # "terminationGracePeriodSeconds: 20", "the default stop_grace_period (10 s)"
     key: str
     span: Span | None  # where the value is written
     signal: str
@@ -191,7 +191,7 @@ def _container_stop(container, launch) -> Stop | None:
     default = ""
     if grace.default:
         runtime = "Compose" if compose else "the kubelet"
-        shown = f"no {grace.key} ({grace.seconds:g} s)"
+        shown = f"the default {grace.key} ({grace.seconds:g} s)"
         default = f"{runtime} sends SIGKILL {grace.seconds:g} s after the stop signal"
     else:
         written = grace.source.text[grace.source.offset(grace.span.line, grace.span.column):
@@ -236,7 +236,7 @@ def _launcher_stop(launch, sources) -> Stop | None:
         shown = f"{key}={written}" + (f" ({launch.stop_timeout:g} s)" if written.strip() !=
                                       f"{launch.stop_timeout:g}" else "")
     else:
-        shown = f"no {key} ({launch.stop_timeout:g} s)"
+        shown = f"the default {key} ({launch.stop_timeout:g} s)"
 
     def fix(target: int) -> Fix | None:
         if launch.launcher != "supervisord":

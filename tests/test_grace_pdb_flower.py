@@ -124,7 +124,7 @@ def test_supervisord_program_without_stopwaitsecs_gets_one(tmp_path):
                      "[program:worker]\ncommand=celery -A shop worker -c 2\n"})
     found = findings(tmp_path, "grace-period-short")
     assert len(found) == 1
-    assert "no stopwaitsecs (10 s)" in found[0].message
+    assert "the default stopwaitsecs (10 s)" in found[0].message
     assert "supervisord sends SIGKILL 10 s" in found[0].hint
     edit = found[0].fix.edits[0]
     assert (edit.content, edit.span.line) == ("stopwaitsecs=340\n", 5)
@@ -137,7 +137,7 @@ def test_systemd_unit_uses_its_default_timeout_and_has_no_fix(tmp_path):
                      "WorkingDirectory=/srv/shop\nExecStart=/usr/bin/celery -A shop worker -c 2\n"})
     found = findings(tmp_path, "grace-period-short")
     assert len(found) == 1 and found[0].fix is None
-    assert "no TimeoutStopSec (90 s) is under its 600 s task time limit" in found[0].message
+    assert "the default TimeoutStopSec (90 s) is under its 600 s task time limit" in found[0].message
     assert "systemd sends SIGKILL 90 s" in found[0].hint
     assert "task_soft_time_limit = 600" in found[0].hint
 
