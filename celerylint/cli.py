@@ -251,7 +251,8 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
         deployment, skipped, diagnostics = lint(None)
     if _kept is not None:
         _kept.append((deployment, outcome))  # freed by the OS at exit, not object by object
-    for line in _notices([s for s in skipped if verbose or not s.verbose] if not quiet else []):
+    shown = [s for s in skipped if verbose or not s.verbose] if not quiet else []
+    for line in cli_output.notices(shown):
         click.echo(f"celerylint: {printable(line)}", err=True)
     for error in dict.fromkeys(errors):
         click.echo(f"celerylint: {error}", err=True)
@@ -270,49 +271,13 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
         for problem in apply.write(outcome):
             click.echo(f"celerylint: {problem}", err=True)
     with timing.stage("report"):
-        cli_output.write(_result(diagnostics, deployment, skipped, outcome, unsafe_fixes, rules,
-                                 last, colour=cli_output.colour(colour_choice, sys.stdout)
-                                 and not output_file, quiet=quiet,
-                                 reported=paths if context_paths else None),
-                         output_format, output_file, extra, statistics)
+        report = cli_output.result(diagnostics, deployment, skipped, outcome, unsafe_fixes,
+                                   rules, last, colour=cli_output.colour(colour_choice, sys.stdout)
+                                   and not output_file, quiet=quiet,
+                                   reported=paths if context_paths else None)
+        cli_output.write(report, output_format, output_file, extra, statistics)
     failing = any(config.fails(d.severity) for d in diagnostics)
     sys.exit(2 if errors else 0 if exit_zero else 1 if failing else 0)
-
-
-def _result(diagnostics, deployment, skipped, outcome, unsafe_fixes: bool, rules, last: dict,
-            colour: bool, quiet: bool, reported: tuple[str, ...] | None = None):
-    from celerylint import cli_input
-    from celerylint.fixes import apply
-    from celerylint.report import Result
-
-    sources = {s.path: s for s in deployment.sources}
-    for diagnostic in diagnostics:
-        if diagnostic.fix is not None:
-            diagnostic.fix.diff = apply.fix_diff(diagnostic.fix, sources)
-    checked = sorted(path for path in {s.path for s in deployment.sources} |
-                     {p.path for p in deployment.problems}
-                     if reported is None or cli_input.inside(path, reported))
-    return Result(diagnostics, len(checked), skipped, fixed=outcome.fixed if outcome else None,
-                  unsafe_fixes=unsafe_fixes, paths=checked, rules=rules,
-                  suppressed=last["suppressed"], baselined=last["baselined"], colour=colour,
-                  quiet=quiet)
-
-
-def _notices(skipped) -> list[str]:
-    """One line per notice; three or more files of one folder skipped for the same reason (the
-    templates of a chart that cannot be rendered) make one line."""
-    groups: dict[tuple[str, str], list] = {}
-    for skip in skipped:
-        key = (os.path.dirname(skip.path), skip.reason) if skip.line is None else (skip.where, "")
-        groups.setdefault(key, []).append(skip)
-    lines = []
-    for (directory, reason), items in groups.items():
-        if len(items) >= 3 and reason:
-            lines.append(f"skipped {len(items)} files in {directory or '.'}/: {reason}")
-        else:
-            lines += [f"{s.where}: {s.reason}" if s.line else f"skipped {s.path}: {s.reason}"
-                      for s in items]
-    return lines
 
 
 def _helm_options(config, files, sets, release, namespace):

@@ -82,3 +82,41 @@ def counts(diagnostics: list, as_json: bool = False) -> str:
     width = max((len(str(n)) for _, n in rows), default=1)
     return "".join(f"{n:>{width}}  {code}  {name}{'  [fixable]' if (code, name) in fixable else ''}\n"
                    for (code, name), n in rows)
+
+
+def result(diagnostics, deployment, skipped, outcome, unsafe_fixes: bool, rules, last: dict,
+           colour: bool, quiet: bool, reported: tuple[str, ...] | None = None):
+    """What every reporter formats; ``reported``: with --context, the paths whose files count
+    as checked (the others were only read for their links)."""
+    from celerylint import cli_input
+    from celerylint.fixes import apply
+    from celerylint.report import Result
+
+    sources = {s.path: s for s in deployment.sources}
+    for diagnostic in diagnostics:
+        if diagnostic.fix is not None:
+            diagnostic.fix.diff = apply.fix_diff(diagnostic.fix, sources)
+    checked = sorted(path for path in {s.path for s in deployment.sources} |
+                     {p.path for p in deployment.problems}
+                     if reported is None or cli_input.inside(path, reported))
+    return Result(diagnostics, len(checked), skipped, fixed=outcome.fixed if outcome else None,
+                  unsafe_fixes=unsafe_fixes, paths=checked, rules=rules,
+                  suppressed=last["suppressed"], baselined=last["baselined"], colour=colour,
+                  quiet=quiet)
+
+
+def notices(skipped) -> list[str]:
+    """One line per notice; three or more files of one folder skipped for the same reason (the
+    templates of a chart that cannot be rendered) make one line."""
+    groups: dict[tuple[str, str], list] = {}
+    for skip in skipped:
+        key = (os.path.dirname(skip.path), skip.reason) if skip.line is None else (skip.where, "")
+        groups.setdefault(key, []).append(skip)
+    lines = []
+    for (directory, reason), items in groups.items():
+        if len(items) >= 3 and reason:
+            lines.append(f"skipped {len(items)} files in {directory or '.'}/: {reason}")
+        else:
+            lines += [f"{s.where}: {s.reason}" if s.line else f"skipped {s.path}: {s.reason}"
+                      for s in items]
+    return lines
