@@ -173,6 +173,10 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
                                "write other formats with --output FORMAT:PATH")
     output_format = output_formats[0] if output_formats else None
     extra = cli_output.outputs(extra_outputs)
+    cli_output.check_places(output_file, extra)
+    if statistics and output_format not in (None, "text", "json"):
+        raise click.UsageError("--statistics prints a table (text) or JSON: use --format text or "
+                               "json, and --output FORMAT:PATH for the findings")
     paths = paths or (("-",) if stdin_filename else (".",))
     if stdin_filename and "-" not in paths:
         raise click.UsageError("--stdin-filename names standard input: give `-` among the paths")
@@ -220,7 +224,8 @@ def check(paths: tuple[str, ...], output_formats: tuple[str, ...], output_file: 
 
         jobs = available_cpus()
 
-    named = cli_input.named_stdin(stdin_filename, max_size) if stdin_filename else {}
+    named = cli_input.named_stdin(stdin_filename, max_size, paths + context_paths) \
+        if stdin_filename else {}
     if named:
         paths = tuple(stdin_filename if p == "-" else p for p in paths)
 

@@ -11,16 +11,21 @@ import click
 
 
 def inside(path: str, paths: tuple[str, ...]) -> bool:
-    """Whether a reported path is one of ``paths`` or lies under one of them."""
+    """Whether a reported path is one of ``paths`` or lies under one of them (``-``: what came
+    from standard input, ``<stdin>`` or a ``helm template`` part mapped to its template)."""
+    if "-" in paths and (path == "<stdin>" or path.endswith("@stdin")):
+        return True
     found = os.path.abspath(path)
     for given in paths:
+        if given == "-":
+            continue
         given = os.path.abspath(given)
         if found == given or found.startswith(given.rstrip(os.sep) + os.sep):
             return True
     return False
 
 
-def named_stdin(name: str, max_size: int) -> dict:
+def named_stdin(name: str, max_size: int, paths: tuple[str, ...]) -> dict:
     """Standard input as the file ``name`` (overlay: absolute path -> SourceFile), so that the
     file on disk, if any, is read as the editor holds it."""
     from celerylint import discover
@@ -36,5 +41,6 @@ def named_stdin(name: str, max_size: int) -> dict:
         raise click.UsageError(f"standard input ({name}): {result.reason}")
     result.kind = discover.classify(Path(name)) or discover.sniff(Path(name).name, result.text) \
         or src.YAML
-    result.project = discover.Scope.of([name]).project_of(real)
+    checked = [name if p == "-" else p for p in paths]  # the run's scope, as for a file on disk
+    result.project = discover.Scope.of(checked).project_of(real)
     return {real: result}

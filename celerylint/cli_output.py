@@ -30,6 +30,17 @@ def outputs(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return found
 
 
+def check_places(output_file: str | None, extra: list[tuple[str, str]]) -> None:
+    """Every file the report goes to can be written, before anything runs (a --fix must not
+    write the fixes and then fail on the report)."""
+    for path in ([output_file] if output_file else []) + [path for _, path in extra]:
+        directory = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise click.UsageError(f"cannot write {path}: no directory {directory}")
+        if os.path.isdir(path):
+            raise click.UsageError(f"cannot write {path}: it is a directory")
+
+
 def colour(choice: str, stream: TextIO) -> bool:
     """``--color``: ``always``/``never``; ``auto`` colours a terminal, unless NO_COLOR is set,
     and FORCE_COLOR (non-empty) forces it (https://no-color.org, https://force-color.org)."""

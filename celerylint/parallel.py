@@ -60,9 +60,13 @@ def usable(jobs: int, items: int) -> bool:
 
 def run(task: Callable[[int], Any], count: int, jobs: int, chunks_per_job: int = 4
         ) -> list[Any]:
-    """``[task(0), ..., task(count - 1)]``, computed by ``jobs`` forked processes (in order)."""
+    """``[task(0), ..., task(count - 1)]``, computed by ``jobs`` forked processes (in order).
+    A worker that dies (the OOM killer, a signal) breaks the pool: the work is then done here,
+    serially, rather than waited for forever."""
     import gc
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     global _task
     _task = task
@@ -70,8 +74,10 @@ def run(task: Callable[[int], Any], count: int, jobs: int, chunks_per_job: int =
     size = max(1, math.ceil(count / (jobs * chunks_per_job)))
     chunks = [range(start, min(count, start + size)) for start in range(0, count, size)]
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            return [result for part in pool.map(_chunk, chunks, chunksize=1) for result in part]
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [result for part in pool.map(_chunk, chunks) for result in part]
+    except BrokenProcessPool:
+        return [task(i) for i in range(count)]
     finally:
         _task = None
         gc.unfreeze()

@@ -264,3 +264,19 @@ def test_unreadable_file_is_a_notice_even_as_root(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "open", opener)
     _, stderr = run_on(tmp_path, {})
     assert "skipped secret.yaml: cannot read: Permission denied" in stderr
+
+
+def test_nested_merge_keys_without_anchors_are_bounded():
+    """``<<:`` with inline maps needs no anchor: 300 nested merges of 2,000 keys would copy
+    600,000 keys (gigabytes at the size limit); the copies count against the alias budget."""
+    from celerylint.parse import yamlnodes
+    from celerylint.sources import ParseProblem, SourceFile
+
+    doc = "{" + ", ".join(f"k{i}: v" for i in range(2000)) + "}"
+    for _ in range(300):
+        doc = "{<<: " + doc + "}"
+    [problem] = list(yamlnodes.load(SourceFile("bomb.yaml", "yaml", "a: " + doc + "\n", None)))
+    assert isinstance(problem, ParseProblem) and "merge keys" in problem.message
+    small = SourceFile("ok.yaml", "yaml", "base: &b {x: 1}\nsvc: {<<: *b, y: 2}\n", None)
+    [document] = list(yamlnodes.load(small))
+    assert document.data["svc"] == {"x": 1, "y": 2}

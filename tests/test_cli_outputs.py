@@ -97,3 +97,19 @@ def test_context_links_other_files_and_reports_only_the_paths_given(tmp_path):
                  cwd=tmp_path)
     assert staged.stdout.splitlines()[0].startswith("k8s/flower.yaml:20:")
     assert "compose.yaml" not in staged.stdout and "in 1 file" in staged.stdout
+
+
+def test_unwritable_outputs_and_odd_statistics_are_usage_errors_before_any_fix(tmp_path):
+    tree(tmp_path)
+    for args in (["-o", "missing/x.json"], ["--output", "sarif:missing/a.sarif"],
+                 ["--statistics", "--format", "sarif"]):
+        result = run("check", "--fix", *args, ".", cwd=tmp_path)
+        assert result.returncode == 2, args
+    assert '"ping"]' in (tmp_path / "compose.yaml").read_text()  # nothing was fixed
+
+
+def test_context_keeps_what_came_from_standard_input(tmp_path):
+    tree(tmp_path)
+    piped = run("check", "--format", "concise", "-", "--context", ".", cwd=tmp_path,
+                stdin=PROBE)
+    assert piped.stdout.startswith("<stdin>:6:") and "compose.yaml" not in piped.stdout

@@ -58,3 +58,19 @@ def test_a_cgroup_quota_caps_the_cpus(monkeypatch, tmp_path):
     assert parallel._cgroup_quota() == 2
     quota.write_text("max 100000\n")  # no quota
     assert parallel._cgroup_quota() is None
+
+
+@pytest.mark.skipif(not parallel.usable(2, parallel.MIN_ITEMS), reason="no fork here")
+def test_a_worker_killed_midway_does_not_hang_the_run():
+    """The OOM killer may take a worker: the pool breaks and the work is done in-process."""
+    import os
+    import signal
+
+    parent = os.getpid()
+
+    def task(i: int) -> int:
+        if i == 5 and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return i * 2
+
+    assert parallel.run(task, 20, 2) == [i * 2 for i in range(20)]

@@ -106,6 +106,7 @@ class _Converter:
         self.memo: dict[int, Any] = {}
         self.sizes: dict[int, int] = {}
         self.shared = shared  # False: no anchor in the file, so no node is reached twice
+        self.merged = 0  # keys copied by merge keys (``<<:``): nested merges multiply them
 
     def size(self, node: yaml.Node) -> int:
         """How many nodes the document has once aliases are expanded (memoised, iterative)."""
@@ -169,6 +170,10 @@ class _Converter:
         for source in sources:
             merged = self.convert(source, depth + 1)
             if isinstance(merged, YMap):
+                self.merged += len(merged)
+                if self.merged > MAX_ALIAS_NODES:
+                    raise _Refused(node, "merge keys (<<:) copy more than "
+                                   f"{MAX_ALIAS_NODES:,} keys into the document; skipped")
                 for k, v in merged.items():
                     if k not in target:
                         target[k] = v
