@@ -110,7 +110,8 @@ class CeleryLintServer(LanguageServer):
             buffers = self.buffers()
             encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
             try:
-                lint = await loop.run_in_executor(self.executor, root.lint, buffers, encoding)
+                lint = await loop.run_in_executor(self.executor, root.lint, buffers, encoding,
+                                                  self.parse_cache)
             except Exception as exc:  # noqa: BLE001 - a bug must not stop the server
                 log.exception("lint of %s failed", root.path)
                 self.window_log_message(types.LogMessageParams(
@@ -239,7 +240,6 @@ def create() -> CeleryLintServer:
             ls.open_only = options.get("diagnostics") == "open"
         folders = [f.uri for f in params.workspace_folders or []] or \
             [params.root_uri or (from_fs_path(params.root_path) if params.root_path else None)]
-        ls.parse_cache.install()
         for uri in folders:
             path = to_fs_path(uri) if uri else None
             if path and os.path.isdir(path):

@@ -35,21 +35,13 @@ PLACEHOLDER = "TODO: say why this is safe here"
 class ParseCache:
     """``yamlnodes.load`` of a file whose path, kind, project and text are those of the previous
     lint returns that lint's documents again (fresh ``Document`` records pointing at the new
-    ``SourceFile``, over the same parsed data, which the model only reads). Installed in the
-    server process only; ``tests/test_server.py`` compares cached and uncached findings."""
+    ``SourceFile``, over the same parsed data, which the model only reads). Given to
+    ``build.load`` as its ``yaml_load``; ``tests/test_server.py`` compares cached and uncached
+    findings."""
 
     def __init__(self) -> None:
         self.entries: dict[tuple[str, bool], tuple[tuple, list]] = {}
         self.original = yamlnodes.load
-
-    def install(self) -> None:
-        if yamlnodes.load is not self.load:
-            self.original = yamlnodes.load
-            yamlnodes.load = self.load
-
-    def uninstall(self) -> None:
-        if yamlnodes.load is self.load:
-            yamlnodes.load = self.original
 
     def forget(self, real: str) -> None:
         for key in [k for k in list(self.entries) if k[0] == real]:  # a lint may be adding
@@ -195,7 +187,8 @@ class Root:
     def contains(self, real: str) -> bool:
         return real == self.real or real.startswith(self.real.rstrip(os.sep) + os.sep)
 
-    def lint(self, buffers: dict[str, Buffer], encoding: str) -> Lint:
+    def lint(self, buffers: dict[str, Buffer], encoding: str, cache: ParseCache | None = None
+             ) -> Lint:
         """Lint the folder with ``buffers`` (real path -> Buffer) read instead of the disk."""
         from celerylint.engine import analyse
         from celerylint.model.build import load
@@ -212,7 +205,8 @@ class Root:
         deployment, _ = load([self.path], setup.max_size, overlay or None,
                              exclude=config.excluded, images=config.images,
                              helm_options=setup.helm_options, strict_parse=config.strict_parse,
-                             compose_projects=config.compose_projects, jobs=1)
+                             compose_projects=config.compose_projects, jobs=1,
+                             yaml_load=cache.load if cache is not None else None)
         analysis = analyse(deployment, setup.settings, config, True, errors, jobs=1)
         sources = {s.path: s for s in deployment.sources}
         reals = {path: s.abspath for path, s in sources.items() if s.abspath}

@@ -95,18 +95,16 @@ def stages(tree: Path) -> dict[str, float]:
 
     gc.set_threshold(100_000, 50, 100)  # as the server does
     cache = ParseCache()
-    cache.install()
     root = Root(str(tree))
-    root.lint({}, "utf-16")
+    root.lint({}, "utf-16", cache)
     best: dict[str, float] = {}
     for _ in range(3):
         totals = timing.enable()
         start = time.perf_counter()
-        root.lint({}, "utf-16")
+        root.lint({}, "utf-16", cache)
         totals["total"] = time.perf_counter() - start
         if not best or totals["total"] < best["total"]:
             best = dict(totals)
-    cache.uninstall()
     timing.totals = None
     return best
 

@@ -504,8 +504,8 @@ def test_the_parse_cache_changes_no_finding():
     from celerylint.model.build import load
     from celerylint.server_lint import ParseCache
 
-    def findings(root):
-        deployment, _ = load([str(root)])
+    def findings(root, cache=None):
+        deployment, _ = load([str(root)], yaml_load=cache.load if cache else None)
         return [(d.code, d.span, d.message, repr(d.fix), d.fingerprint)
                 for d in analyse(deployment, Settings()).diagnostics]
 
@@ -513,12 +513,8 @@ def test_the_parse_cache_changes_no_finding():
              FIXTURES / "compose", FIXTURES / "rules" / "multiple-beats"]
     want = [findings(root) for root in roots]
     cache = ParseCache()
-    cache.install()
-    try:
-        for _ in range(2):
-            assert [findings(root) for root in roots] == want
-    finally:
-        cache.uninstall()
+    for _ in range(2):
+        assert [findings(root, cache) for root in roots] == want
     assert cache.entries
 
 

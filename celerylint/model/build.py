@@ -30,7 +30,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
          overlay: dict[str, SourceFile] | None = None, exclude=None,
          images: dict[str, str] | None = None, helm_options: helm.HelmOptions | None = None,
          strict_parse: bool = False, compose_projects: list[list[str]] | None = None,
-         jobs: int = 1) -> tuple[Deployment, list[Skip]]:
+         jobs: int = 1, yaml_load=None) -> tuple[Deployment, list[Skip]]:
     """Read the given paths (``-`` is stdin) into one Deployment; never raises on bad input.
 
     ``overlay`` replaces files on disk by edited versions (absolute path -> SourceFile);
@@ -38,7 +38,9 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
     names to Dockerfiles (configuration), before the linking heuristic; ``helm_options`` says how
     charts are rendered; ``strict_parse`` makes templates that cannot be rendered parse errors
     instead of notices; ``compose_projects`` lists compose files read together (configuration);
-    ``jobs`` processes read and parse the YAML files (``parallel.py``)."""
+    ``jobs`` processes read and parse the YAML files (``parallel.py``); ``yaml_load`` replaces
+    ``yamlnodes.load`` (the language server's cache of unchanged files)."""
+    parse_yaml = yaml_load or yamlnodes.load
     deployment = Deployment()
     skipped: list[Skip] = []
     documents: list[yamlnodes.Document] = []
@@ -88,7 +90,7 @@ def load(paths: list[str], max_size: int = src.DEFAULT_MAX_FILE_SIZE,
             problems = []
             result.documents = 0
             for item in parsed if parsed is not None else \
-                    yamlnodes.load(result, strict_parse or generated):
+                    parse_yaml(result, strict_parse or generated):
                 if isinstance(item, ParseProblem):
                     problems.append(item)
                 elif isinstance(item, Skip):
