@@ -143,6 +143,41 @@ def hops(launch) -> list:
         if len(launch.hops) > 1 else []
 
 
+def place(container) -> str:
+    """How a message names a container: ``container 'celery' of Deployment 'worker'``, only
+    ``Deployment 'worker'`` when the container is the pod's only one or has the workload's name,
+    ``compose service 'worker'``."""
+    workload = container.workload
+    if workload.carrier != "compose" and (container.name == workload.name or
+                                          len(workload.containers) == 1):
+        return workload.label
+    return container.where
+
+
+def named(launch, span) -> str:
+    """How a message names a launch: its label, without the file of a launcher (Procfile,
+    supervisord, s6, systemd, entry script, Dockerfile) when the finding is in that file, or
+    with a short name for it when a related hop points into it: the location says the rest.
+    Scripts followed on the way are the related hops, never the message's."""
+    label = launch.label
+    if launch.container is not None:
+        label = label.replace(launch.container.where, place(launch.container))
+    hopped = [related.span.path for related in hops(launch)]
+    for path in dict.fromkeys([span.path] + hopped):
+        label = label.replace(f" ({path})", "")
+    if label.startswith(f"entry script {span.path} ("):
+        return "this entry script " + label[len(f"entry script {span.path} "):]
+    if label == f"the image built by {span.path}":
+        return "the image built by this Dockerfile"
+    for path in hopped:
+        short = "/".join(path.split("/")[-2:])
+        if label.startswith(f"entry script {path} ("):
+            return f"entry script {short} " + label[len(f"entry script {path} "):]
+        if label == f"the image built by {path}":
+            return f"the image built by {short}"
+    return label
+
+
 LONG_RUNNING = frozenset({"worker", "beat", "flower", "events", "multi"})
 
 

@@ -40,8 +40,7 @@ from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import set_value
 from celerylint.model.kubernetes import span
-from celerylint.rules_support import scaling, uses_redbeat
-from celerylint.rules import place
+from celerylint.rules_support import place, scaling, uses_redbeat
 
 CODE = "CL103"
 NAME = "beat-rolling-update"

@@ -69,7 +69,7 @@ from celerylint.parse.shell import Word
 from celerylint.rules_support import (
     app_setting, env_mentions, may_hold_workdir, working_directory, writable,
 )
-from celerylint.rules import place
+from celerylint.rules_support import place
 
 CODE = "CL101"
 NAME = "beat-schedule-read-only"

@@ -33,8 +33,7 @@ from typing import Iterator
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_flag
-from celerylint.rules import named
-from celerylint.rules_support import hops, launch_invocations
+from celerylint.rules_support import hops, launch_invocations, named
 
 CODE = "CL104"
 NAME = "beat-with-green-pool"

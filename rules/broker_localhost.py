@@ -75,8 +75,8 @@ from celerylint.engine import Context
 from celerylint.model import Container
 from celerylint.model.images import split_image
 from celerylint.parse.celery_cli import CeleryInvocation
-from celerylint.rules_support import LONG_RUNNING, broker_urls, is_loopback, is_redis, url_host
-from celerylint.rules import place
+from celerylint.rules_support import (LONG_RUNNING, broker_urls, is_loopback, is_redis, place,
+    url_host)
 
 CODE = "CL605"
 NAME = "broker-localhost"

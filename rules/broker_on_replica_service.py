@@ -42,7 +42,7 @@ from celerylint.engine import Context
 from celerylint.rules_support import (
     broker_targets, is_redis, mounted_configs,
 )
-from celerylint.rules import place
+from celerylint.rules_support import place
 
 CODE = "CL603"
 NAME = "broker-on-replica-service"

@@ -52,8 +52,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules_support import broker_targets, is_loopback
-from celerylint.rules import place
+from celerylint.rules_support import broker_targets, is_loopback, place
 
 #: kustomization keys that can add or rename Services.
 RENAMING = ("namePrefix", "nameSuffix", "helmCharts", "helmChartInflationGenerator",

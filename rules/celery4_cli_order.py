@@ -44,8 +44,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import add_args, remove_words
-from celerylint.rules import named
-from celerylint.rules_support import allows_celery5, hops, launch_invocations
+from celerylint.rules_support import allows_celery5, hops, launch_invocations, named
 
 CODE = "CL505"
 NAME = "celery4-cli-order"

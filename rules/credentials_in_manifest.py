@@ -86,8 +86,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Related, Severity, Span
 from celerylint.engine import Context
 from celerylint.parse.dockerfile import EnvPair, env_pairs
-from celerylint.rules import named, place
-from celerylint.rules_support import BROKER_SCHEMES
+from celerylint.rules_support import BROKER_SCHEMES, named, place
 from celerylint.secrets import MASK, mask, url_passwords, written_part
 
 CODE = "CL702"

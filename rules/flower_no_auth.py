@@ -91,8 +91,7 @@ from celerylint.engine import Context
 from celerylint.model import Container
 from celerylint.model.exposure import exposures
 from celerylint.model.images import split_image
-from celerylint.rules_support import is_loopback
-from celerylint.rules import place as container_place
+from celerylint.rules_support import is_loopback, place as container_place
 
 CODE = "CL701"
 NAME = "flower-no-auth"

@@ -53,8 +53,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity, Span
 from celerylint.engine import Context
-from celerylint.rules import named, place
-from celerylint.rules_support import hops, launch_invocations
+from celerylint.rules_support import hops, launch_invocations, named, place
 from celerylint import sources as src
 from celerylint.fixes.yamledit import edit
 

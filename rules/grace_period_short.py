@@ -80,8 +80,7 @@ from celerylint.engine import Context
 from celerylint.fixes.yamledit import edit, set_value
 from celerylint.model import StopGrace
 from celerylint.model.appconfig import UNKNOWN
-from celerylint.rules import named, place
-from celerylint.rules_support import launch_invocations
+from celerylint.rules_support import launch_invocations, named, place
 
 CODE = "CL509"
 NAME = "grace-period-short"

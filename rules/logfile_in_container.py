@@ -43,8 +43,7 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import remove_words
-from celerylint.rules import named
-from celerylint.rules_support import hops, launch_invocations
+from celerylint.rules_support import hops, launch_invocations, named
 
 CODE = "CL504"
 NAME = "logfile-in-container"

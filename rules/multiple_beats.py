@@ -46,8 +46,7 @@ from celerylint.engine import Context
 from celerylint.fixes.commands import remove_flag
 from celerylint.fixes.yamledit import set_value
 from celerylint.model.kubernetes import span
-from celerylint.rules_support import scaling, uses_redbeat
-from celerylint.rules import place
+from celerylint.rules_support import place, scaling, uses_redbeat
 
 CODE = "CL102"
 NAME = "multiple-beats"

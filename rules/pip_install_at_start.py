@@ -43,8 +43,7 @@ from typing import Iterator
 
 from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
-from celerylint.rules import named
-from celerylint.rules_support import hops, slow_step
+from celerylint.rules_support import hops, named, slow_step
 
 CODE = "CL503"
 NAME = "pip-install-at-start"

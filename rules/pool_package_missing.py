@@ -56,8 +56,7 @@ from packaging.utils import canonicalize_name
 from celerylint.diagnostics import Finding, Related, Severity
 from celerylint.engine import Context
 from celerylint.parse import dockerfile
-from celerylint.rules import named
-from celerylint.rules_support import hops, launch_invocations
+from celerylint.rules_support import hops, launch_invocations, named
 
 CODE = "CL403"
 NAME = "pool-package-missing"

@@ -60,7 +60,7 @@ from celerylint.fixes.commands import add_args
 from celerylint.rules_support import (
     allows_celery5, app_setting, cpu_quantity, env_mentions, pool_of,
 )
-from celerylint.rules import place
+from celerylint.rules_support import place
 
 CODE = "CL202"
 NAME = "prefork-default-concurrency"

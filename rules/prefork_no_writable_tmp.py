@@ -53,8 +53,7 @@ from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.volumes import add_writable_dir
 from celerylint.model import Container
-from celerylint.rules_support import may_hold_workdir, pool_of, working_directory, writable
-from celerylint.rules import place
+from celerylint.rules_support import may_hold_workdir, place, pool_of, working_directory, writable
 
 CODE = "CL201"
 NAME = "prefork-no-writable-tmp"

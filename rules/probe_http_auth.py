@@ -42,7 +42,7 @@ from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import set_value
 from celerylint.model.kubernetes import span
-from celerylint.rules import place
+from celerylint.rules_support import place
 
 CODE = "CL302"
 NAME = "probe-http-auth"

@@ -65,8 +65,7 @@ from celerylint.engine import Context
 from celerylint.model import Container, Deployment, Probe
 from celerylint.model.kubernetes import span
 from celerylint.parse.shell import SimpleCommand
-from celerylint.rules_support import is_loopback
-from celerylint.rules import place
+from celerylint.rules_support import is_loopback, place
 
 CODE = "CL305"
 NAME = "probe-http-on-worker"

@@ -88,8 +88,7 @@ from celerylint.model import Container, Deployment, Probe
 from celerylint.model.images import split_image
 from celerylint.model.kubernetes import span
 from celerylint.model.probe_commands import DEFAULT_WINDOW, Ping, remote_control
-from celerylint.rules_support import app_setting, broker_scheme, broker_urls, hops, scaling
-from celerylint.rules import place
+from celerylint.rules_support import app_setting, broker_scheme, broker_urls, hops, place, scaling
 
 CODE = "CL304"
 NAME = "probe-inspect-ping"

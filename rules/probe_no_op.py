@@ -45,7 +45,7 @@ from celerylint.diagnostics import Finding, Severity
 from celerylint.engine import Context
 from celerylint.model.kubernetes import span
 from celerylint.parse import shell
-from celerylint.rules import place
+from celerylint.rules_support import place
 
 CODE = "CL303"
 NAME = "probe-no-op"

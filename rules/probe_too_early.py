@@ -59,9 +59,8 @@ from typing import Iterator
 from celerylint.diagnostics import Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.yamledit import set_value
-from celerylint.rules_support import slow_step
+from celerylint.rules_support import place, slow_step
 from celerylint.model import Container, Probe
-from celerylint.rules import place
 
 CODE = "CL301"
 NAME = "probe-too-early"

@@ -44,8 +44,7 @@ from typing import Iterator
 from celerylint.diagnostics import Applicability, Finding, Fix, Severity
 from celerylint.engine import Context
 from celerylint.fixes.commands import replace_arg
-from celerylint.rules_support import broker_targets, is_redis, mounted_configs
-from celerylint.rules import place
+from celerylint.rules_support import broker_targets, is_redis, mounted_configs, place
 
 CODE = "CL604"
 NAME = "redis-eviction-policy"

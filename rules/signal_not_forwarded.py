@@ -102,8 +102,7 @@ from celerylint.engine import Context
 from celerylint.fixes import yamledit
 from celerylint.fixes.commands import insert_exec
 from celerylint.model import shells
-from celerylint.rules import named
-from celerylint.rules_support import LONG_RUNNING, hops, launch_invocations
+from celerylint.rules_support import LONG_RUNNING, hops, launch_invocations, named
 
 CODE = "CL502"
 NAME = "signal-not-forwarded"

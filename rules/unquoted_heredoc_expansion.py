@@ -62,7 +62,7 @@ from typing import Iterator
 from celerylint.diagnostics import Edit, Finding, Fix, Severity, Span
 from celerylint.engine import Context
 from celerylint.parse import shell
-from celerylint.rules import place
+from celerylint.rules_support import place
 
 CODE = "CL005"
 NAME = "unquoted-heredoc-expansion"
