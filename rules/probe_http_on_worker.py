@@ -96,7 +96,6 @@ IN_PROCESS = frozenset({
 _CODE_SERVERS = re.compile(r"start_http_server|start_wsgi_server|HTTPServer\(|make_server\(|"
                            r"TCPServer\(|web\.run_app|uvicorn\.run\(")
 _WORKER_HOOKS = re.compile(r"worker_init|worker_process_init|worker_ready|celeryd_init|bootsteps")
-_VENDORED = frozenset({"node_modules", "venv", "site-packages", "dist", "build"})
 _APP_SERVERS = re.compile(r"start_http_server|HTTPServer|make_server|socketserver|wsgiref|"
                           r"aiohttp|run_app|bottle|uvicorn|fastapi|flask|health.?check", re.I)
 _LOCAL_URL = re.compile(r"(https?)://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])"
@@ -300,26 +299,23 @@ def _worker_code_serves(deployment: Deployment, container: Container) -> bool:
 
 
 def _python_texts(root: Path, scope) -> Iterator[str]:
-    """The text of a package's Python modules (bounded: not hidden or vendored directories,
-    files up to 512 KiB, 5,000 files at most); never outside the checked tree."""
-    if not scope.contains(root):
-        return
+    """The text of a package's Python modules, read as every file is (``sources.read``: regular
+    files inside the checked tree only, up to 512 KiB), walked as ``discover`` walks (no hidden,
+    cache or virtualenv folders), 5,000 files at most."""
+    from celerylint import discover
+    from celerylint import sources as src
+
     read = 0
     for directory, folders, files in os.walk(root):
-        folders[:] = sorted(f for f in folders if not f.startswith((".", "__")) and
-                            f not in _VENDORED)
-        for name in sorted(files):
-            path = Path(directory, name)
-            if not name.endswith(".py") or path.is_symlink() or not path.is_file():
-                continue
+        folders[:] = sorted(f for f in folders if not f.startswith(".") and
+                            f not in discover.SKIPPED_DIRS)
+        for name in sorted(f for f in files if f.endswith(".py")):
             read += 1
             if read > 5000:
                 return
-            try:
-                if path.stat().st_size <= 512 * 1024:
-                    yield path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
+            result = src.read(Path(directory, name), src.PYTHON, 512 * 1024, None, scope)
+            if isinstance(result, src.SourceFile):
+                yield result.text
 
 
 def _serving_projects(deployment: Deployment) -> set[str]:
